@@ -1,0 +1,20 @@
+//! Plugin and skill formats: parsing with source spans, validation and
+//! diagnostics.
+//!
+//! Start at [`load_plugin`]: it reads a plugin folder's manifest and skill
+//! files and returns what it could decode together with every [`Finding`].
+//! Nothing here panics on user input, and one bad field never hides another:
+//! decoding goes on after a problem so that all findings are reported at once.
+
+pub mod decode;
+pub mod diagnostic;
+pub mod inspect;
+pub mod load;
+pub mod native;
+pub mod paths;
+pub mod placeholder;
+pub mod yaml;
+
+pub use diagnostic::{Code, Finding, FindingRecord, Severity, SourceFile};
+pub use load::{LoadError, LoadedSkill, Plugin, load_plugin};
+pub use native::ImplicitParam;

@@ -1,0 +1,247 @@
+//! Loading a native plugin from disk: the manifest, then each skill file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::{Code, Finding, Findings, Severity, SourceFile};
+use crate::native::model::{Manifest, Skill};
+use crate::native::{
+    ImplicitParam, check_plugin, decode_manifest, decode_skill, skill_placeholders,
+};
+use crate::yaml::{self, Node};
+
+/// The manifest file names looked for in a plugin folder, in order.
+pub const MANIFEST_NAMES: &[&str] = &["plugin.yaml", "plugin.yml"];
+
+/// Why a plugin could not be read at all (as opposed to read with findings).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The path names no plugin.
+    #[error("{0}: no plugin here (looked for {names})", names = MANIFEST_NAMES.join(" or "))]
+    NoManifest(PathBuf),
+    /// The file or folder could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// What could not be read.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A plugin as loaded: whatever could be decoded, and every finding.
+#[derive(Debug)]
+pub struct Plugin {
+    /// The canonical plugin root.
+    pub root: PathBuf,
+    /// The manifest's source.
+    pub manifest_file: Arc<SourceFile>,
+    /// The decoded manifest, unless it was too broken to decode.
+    pub manifest: Option<Manifest>,
+    /// The skills the manifest lists, in order.
+    pub skills: Vec<LoadedSkill>,
+    /// Every finding across the manifest and skill files.
+    pub findings: Vec<Finding>,
+}
+
+/// One skill file as loaded.
+#[derive(Debug)]
+pub struct LoadedSkill {
+    /// Its source.
+    pub file: Arc<SourceFile>,
+    /// The decoded skill, unless it was too broken to decode.
+    pub skill: Option<Skill>,
+    /// `<names>` the run must be given.
+    pub implicit_params: Vec<ImplicitParam>,
+    /// The IAM actions the manifest declares for it.
+    pub required_permissions: Vec<String>,
+}
+
+impl Plugin {
+    /// Whether any finding is an error (or, with `strict`, a warning).
+    pub fn has_failures(&self, strict: bool) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.severity == Severity::Error || strict)
+    }
+}
+
+/// Loads a plugin from its folder or its manifest file.
+pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
+    let manifest_path = find_manifest(path)?;
+    let io = |source| LoadError::Io {
+        path: manifest_path.clone(),
+        source,
+    };
+    let root = manifest_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .canonicalize()
+        .map_err(io)?;
+    let text = std::fs::read_to_string(&manifest_path).map_err(io)?;
+    Ok(load_from_text(
+        &root,
+        display_name(path, &manifest_path),
+        text,
+    ))
+}
+
+fn find_manifest(path: &Path) -> Result<PathBuf, LoadError> {
+    let meta = path.metadata().map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    MANIFEST_NAMES
+        .iter()
+        .map(|name| path.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| LoadError::NoManifest(path.to_path_buf()))
+}
+
+/// How to show the manifest path: as the user named it.
+fn display_name(given: &Path, manifest: &Path) -> PathBuf {
+    if given.is_file() {
+        given.to_path_buf()
+    } else {
+        manifest.to_path_buf()
+    }
+}
+
+/// Loads a plugin whose manifest text is already in memory (`root` canonical).
+pub fn load_from_text(root: &Path, manifest_name: PathBuf, text: String) -> Plugin {
+    let display_root = manifest_name
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let manifest_file = SourceFile::new(manifest_name, text);
+    let mut f = Findings::new(manifest_file.clone());
+    let manifest = parse_doc(&mut f).and_then(|doc| decode_manifest(&mut f, root, &doc));
+    let mut findings = sorted(f.list);
+    let mut skills = Vec::new();
+    if let Some(manifest) = &manifest {
+        for entry in &manifest.skills {
+            let Some(file) = &entry.file else { continue };
+            let shown = display_root.join(entry.path.value.trim_start_matches("./"));
+            let (skill, skill_findings) = load_skill(manifest, &entry.name.value, file, shown);
+            findings.append(&mut sorted(skill_findings));
+            skills.push(LoadedSkill {
+                required_permissions: entry
+                    .required_permissions
+                    .iter()
+                    .map(|p| p.value.clone())
+                    .collect(),
+                ..skill
+            });
+        }
+        hooks_without_skills(manifest, &skills, &manifest_file, &mut findings);
+    }
+    Plugin {
+        root: root.to_path_buf(),
+        manifest_file,
+        manifest,
+        skills,
+        findings,
+    }
+}
+
+/// Findings of one file in source order, whatever order the checks ran in.
+fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by_key(|f| f.span.offset());
+    findings
+}
+
+fn parse_doc(f: &mut Findings) -> Option<Node> {
+    match yaml::parse(&f.file().text) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            f.error(
+                e.span,
+                Code::YamlSyntax,
+                format!("invalid YAML: {}", e.message),
+            );
+            None
+        }
+    }
+}
+
+fn load_skill(
+    manifest: &Manifest,
+    entry_name: &str,
+    path: &Path,
+    shown: PathBuf,
+) -> (LoadedSkill, Vec<Finding>) {
+    let text = std::fs::read_to_string(path);
+    let file = SourceFile::new(shown, text.as_deref().unwrap_or_default());
+    let mut f = Findings::new(file.clone());
+    if let Err(e) = text {
+        f.error(
+            miette::SourceSpan::new(0.into(), 0),
+            Code::Io,
+            format!("cannot read the skill file: {e}"),
+        );
+    }
+    let mut implicit_params = Vec::new();
+    let doc = parse_doc(&mut f);
+    let skill = doc.as_ref().and_then(|doc| {
+        let skill = decode_skill(&mut f, doc)?;
+        check_plugin(&mut f, manifest, entry_name, &skill, doc);
+        implicit_params = skill_placeholders(&mut f, Some(manifest), &skill, doc);
+        Some(skill)
+    });
+    (
+        LoadedSkill {
+            file,
+            skill,
+            implicit_params,
+            required_permissions: Vec::new(),
+        },
+        f.list,
+    )
+}
+
+/// A `pre_<kind>` hook whose kind no skill has never runs: probably a typo.
+fn hooks_without_skills(
+    manifest: &Manifest,
+    skills: &[LoadedSkill],
+    file: &Arc<SourceFile>,
+    findings: &mut Vec<Finding>,
+) {
+    let kinds: Vec<&str> = skills
+        .iter()
+        .filter_map(|s| s.skill.as_ref())
+        .map(|s| s.kind.as_str())
+        .collect();
+    if kinds.len() < manifest.skills.len() {
+        return; // a skill failed to load; its kind is unknown, so stay quiet
+    }
+    let mut f = Findings::new(file.clone());
+    for hook in &manifest.hooks {
+        if crate::native::FIXED_EVENTS.contains(&hook.event.as_str()) {
+            continue;
+        }
+        // Events that are neither fixed nor `pre_`/`post_` were reported as unknown already.
+        let Some(kind) = hook
+            .event
+            .strip_prefix("pre_")
+            .or_else(|| hook.event.strip_prefix("post_"))
+        else {
+            continue;
+        };
+        if !kinds.contains(&kind) {
+            let span = hook.event_span;
+            f.warning(
+                span,
+                Code::HookNeverFires,
+                format!(
+                    "no skill of kind `{kind}` exists, so `{}` never fires (kinds here: {})",
+                    hook.event,
+                    kinds.join(", ")
+                ),
+            );
+        }
+    }
+    findings.append(&mut f.list);
+}

@@ -1,0 +1,191 @@
+//! Checks that span files: skill names against the manifest, hooks against
+//! skill kinds, `mcp_call` servers, and placeholder resolution.
+
+use miette::SourceSpan;
+use serde::Serialize;
+
+use crate::diagnostic::{Code, Findings, did_you_mean};
+use crate::native::model::{Action, Manifest, Skill};
+use crate::native::placeholders_in;
+use crate::placeholder::{BUILTINS, Placeholder, PlaceholderError, classify, pascal_case};
+use crate::yaml::Node;
+
+/// A `<name>` that no declaration resolves: the run must be given it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImplicitParam {
+    /// The name.
+    pub name: String,
+    /// The first step that uses it.
+    pub first_used_in: String,
+    /// An earlier step whose response may hold it (`function_arn` -> `FunctionArn`);
+    /// when that response has the field, the run takes it from there instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub may_come_from: Option<String>,
+}
+
+impl ImplicitParam {
+    /// The response field an earlier step would have to return.
+    pub fn response_field(&self) -> String {
+        pascal_case(&self.name)
+    }
+}
+
+/// Checks one skill against its manifest; `doc` is the skill file's YAML.
+pub(crate) fn check_plugin(
+    f: &mut Findings,
+    manifest: &Manifest,
+    entry_name: &str,
+    skill: &Skill,
+    doc: &Node,
+) {
+    if skill.name.value != entry_name {
+        f.error(
+            skill.name.span,
+            Code::SkillNameMismatch,
+            format!(
+                "this skill is named `{}` but the manifest lists it as `{entry_name}`",
+                skill.name.value
+            ),
+        );
+    }
+    let steps = step_nodes(doc);
+    for (step, node) in skill.steps.iter().zip(steps) {
+        if let Action::McpCall { server, .. } = &step.action {
+            if !manifest.mcp_servers.iter().any(|s| &s.name == server) {
+                let span = node.get("server").map_or(node.span, |n| n.span);
+                let help =
+                    did_you_mean(server, manifest.mcp_servers.iter().map(|s| s.name.as_str()));
+                f.error_with_help(
+                    span,
+                    Code::UnknownServer,
+                    format!("no MCP server named `{server}` in the manifest"),
+                    help,
+                );
+            }
+        }
+    }
+}
+
+/// The step mappings of a skill document, in order.
+fn step_nodes(doc: &Node) -> &[Node] {
+    doc.get("skill")
+        .and_then(|s| s.get("steps"))
+        .and_then(Node::as_seq)
+        .unwrap_or(&[])
+}
+
+/// Resolves every placeholder of a skill and returns the implicit params.
+pub(crate) fn skill_placeholders(
+    f: &mut Findings,
+    manifest: Option<&Manifest>,
+    skill: &Skill,
+    doc: &Node,
+) -> Vec<ImplicitParam> {
+    let mut implicit: Vec<ImplicitParam> = Vec::new();
+    let nodes = step_nodes(doc);
+    for (index, (step, node)) in skill.steps.iter().zip(nodes).enumerate() {
+        let mut found = Vec::new();
+        placeholders_in(f.file(), node, &mut found);
+        for (inner, span) in found {
+            let resolved = resolve(skill, manifest, index, &inner);
+            match resolved {
+                Ok(Resolution::Known) => {}
+                Ok(Resolution::Implicit) if implicit.iter().any(|p| p.name == inner) => {}
+                Ok(Resolution::Implicit) => implicit.push(ImplicitParam {
+                    name: inner.clone(),
+                    first_used_in: step.name.clone(),
+                    may_come_from: skill.steps[..index]
+                        .iter()
+                        .rev()
+                        .find(|s| has_response(&s.action))
+                        .map(|s| s.name.clone()),
+                }),
+                Err((code, message)) => report(f, span, code, message, skill, &inner),
+            }
+        }
+    }
+    implicit
+}
+
+fn report(
+    f: &mut Findings,
+    span: SourceSpan,
+    code: Code,
+    message: String,
+    skill: &Skill,
+    inner: &str,
+) {
+    let help = match code {
+        Code::BadPlaceholder => inner
+            .split_once('.')
+            .and_then(|(step, _)| did_you_mean(step, skill.steps.iter().map(|s| s.name.as_str()))),
+        _ => None,
+    };
+    f.error_with_help(span, code, message, help);
+}
+
+enum Resolution {
+    Known,
+    Implicit,
+}
+
+fn resolve(
+    skill: &Skill,
+    manifest: Option<&Manifest>,
+    index: usize,
+    inner: &str,
+) -> Result<Resolution, (Code, String)> {
+    let placeholder = classify(inner).map_err(|e| match e {
+        PlaceholderError::Escapes(m) => (Code::PathOutsideRoot, m),
+        PlaceholderError::Malformed(m) => (Code::BadPlaceholder, format!("bad placeholder: {m}")),
+    })?;
+    let position = |name: &str| skill.steps.iter().position(|s| s.name == name);
+    match placeholder {
+        Placeholder::Function { .. } => Ok(Resolution::Known),
+        Placeholder::StepOutput { step, .. } => match position(step) {
+            Some(at) if at < index => Ok(Resolution::Known),
+            Some(at) if at == index => Err((
+                Code::LaterStepReference,
+                format!("`<{inner}>` refers to this step's own output, which does not exist yet"),
+            )),
+            Some(_) => Err((
+                Code::LaterStepReference,
+                format!("`<{inner}>` refers to step `{step}`, which runs later"),
+            )),
+            None => Err((
+                Code::BadPlaceholder,
+                format!("`<{inner}>` refers to no step: there is no step named `{step}`"),
+            )),
+        },
+        Placeholder::Name(name) => {
+            let declared = skill.params.iter().any(|p| p.name == name)
+                || BUILTINS.contains(&name)
+                || manifest.is_some_and(|m| m.config.contains_key(name));
+            let provides = |s: &crate::native::model::Step| {
+                s.outputs.contains_key(name)
+                    || matches!(&s.action, Action::Prompt { param, .. } if param == name)
+            };
+            if declared || skill.steps[..index].iter().any(provides) {
+                return Ok(Resolution::Known);
+            }
+            if let Some(later) = skill.steps[index..].iter().find(|s| provides(s)) {
+                return Err((
+                    Code::LaterStepReference,
+                    format!(
+                        "`<{name}>` is produced by step `{}`, which runs later",
+                        later.name
+                    ),
+                ));
+            }
+            Ok(Resolution::Implicit)
+        }
+    }
+}
+
+/// Whether an action returns a response whose fields later steps can use.
+fn has_response(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::AwsApi { .. } | Action::McpCall { .. } | Action::WaitFor { .. }
+    )
+}
