@@ -16,14 +16,23 @@ const REQUIREMENTS: &str = "xtask/python/requirements-test.txt";
 pub fn ensure_test_venv() -> Result<PathBuf, String> {
     let root = workspace_root();
     let venv = root.join("target/py-venv");
-    let lock = std::fs::read(root.join(REQUIREMENTS)).map_err(|e| format!("{REQUIREMENTS}: {e}"))?;
+    let lock =
+        std::fs::read(root.join(REQUIREMENTS)).map_err(|e| format!("{REQUIREMENTS}: {e}"))?;
     let marker = venv.join("requirements.installed");
     if std::fs::read(&marker).is_ok_and(|installed| installed == lock) {
         return Ok(venv);
     }
     step("installing the Python test tools into target/py-venv");
-    status(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
-    status(Command::new(venv.join("bin/pip")).args(["install", "--disable-pip-version-check", "-q", "-r"]).arg(root.join(REQUIREMENTS)))?;
+    status(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
+    )?;
+    status(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--disable-pip-version-check", "-q", "-r"])
+            .arg(root.join(REQUIREMENTS)),
+    )?;
     std::fs::write(&marker, lock).map_err(|e| format!("{}: {e}", marker.display()))?;
     Ok(venv)
 }
@@ -32,13 +41,22 @@ pub fn ensure_test_venv() -> Result<PathBuf, String> {
 pub fn bundled_plugin_tests(venv: &Path) -> Result<(), String> {
     let plugin = workspace_root().join("plugins/aws-deployment-assistant");
     step("bundled plugin: hook tests (unittest)");
-    status(Command::new(venv.join("bin/python")).args(["-m", "unittest", "discover", "-s", "hooks/tests", "-v"]).current_dir(&plugin))?;
+    status(
+        Command::new(venv.join("bin/python"))
+            .args(["-m", "unittest", "discover", "-s", "hooks/tests", "-v"])
+            .current_dir(&plugin),
+    )?;
     example_function_tests(venv)
 }
 
 /// The example function's pytest suite: what the seed skill's `validate_code` step runs.
 pub fn example_function_tests(venv: &Path) -> Result<(), String> {
-    let function = workspace_root().join("plugins/aws-deployment-assistant/examples/hello-function");
+    let function =
+        workspace_root().join("plugins/aws-deployment-assistant/examples/hello-function");
     step("bundled plugin: example function tests (pytest)");
-    status(Command::new(venv.join("bin/python")).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/"]).current_dir(function))
+    status(
+        Command::new(venv.join("bin/python"))
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/"])
+            .current_dir(function),
+    )
 }

@@ -19,18 +19,31 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
 
 /// Runs a program with arguments in the workspace root.
 pub fn program(program: &Path, args: &[&str]) -> Result<(), String> {
-    status(Command::new(program).args(args).current_dir(workspace_root()))
+    status(
+        Command::new(program)
+            .args(args)
+            .current_dir(workspace_root()),
+    )
 }
 
 /// Runs a prepared command and turns a non-zero exit into an error.
 pub fn status(command: &mut Command) -> Result<(), String> {
     let shown = format!("{:?}", command);
-    let status = command.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{shown} failed: {status}")) }
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed: {status}"))
+    }
 }
 
 /// Whether `cargo nextest` is installed (it is on these machines; not everywhere).
 pub fn has_nextest() -> bool {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    Command::new(cargo).args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
+    Command::new(cargo)
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }

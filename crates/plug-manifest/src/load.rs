@@ -126,7 +126,7 @@ pub fn load_from_text(root: &Path, manifest_name: PathBuf, text: String) -> Plug
             let Some(file) = &entry.file else { continue };
             let shown = display_root.join(entry.path.value.trim_start_matches("./"));
             let (skill, skill_findings) = load_skill(manifest, &entry.name.value, file, shown);
-            findings.append(&mut sorted(skill_findings));
+            findings.extend(skill_findings);
             skills.push(LoadedSkill {
                 required_permissions: entry
                     .required_permissions
@@ -173,22 +173,49 @@ fn load_skill(
     path: &Path,
     shown: PathBuf,
 ) -> (LoadedSkill, Vec<Finding>) {
-    let text = std::fs::read_to_string(path);
-    let file = SourceFile::new(shown, text.as_deref().unwrap_or_default());
-    let mut f = Findings::new(file.clone());
-    if let Err(e) = text {
-        f.error(
-            miette::SourceSpan::new(0.into(), 0),
-            Code::Io,
-            format!("cannot read the skill file: {e}"),
-        );
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_skill_text(Some(manifest), Some(entry_name), shown, text),
+        Err(e) => {
+            let file = SourceFile::new(shown, "");
+            let mut f = Findings::new(file.clone());
+            f.error(
+                miette::SourceSpan::new(0.into(), 0),
+                Code::Io,
+                format!("cannot read the skill file: {e}"),
+            );
+            (
+                LoadedSkill {
+                    file,
+                    skill: None,
+                    implicit_params: Vec::new(),
+                    required_permissions: Vec::new(),
+                },
+                f.list,
+            )
+        }
     }
+}
+
+/// Decodes and checks one skill file's text.
+///
+/// With a manifest, the skill is checked against it (its entry name, its MCP
+/// servers, its operator configuration values); without one, only on its own.
+pub fn load_skill_text(
+    manifest: Option<&Manifest>,
+    entry_name: Option<&str>,
+    shown: PathBuf,
+    text: String,
+) -> (LoadedSkill, Vec<Finding>) {
+    let file = SourceFile::new(shown, text);
+    let mut f = Findings::new(file.clone());
     let mut implicit_params = Vec::new();
     let doc = parse_doc(&mut f);
     let skill = doc.as_ref().and_then(|doc| {
         let skill = decode_skill(&mut f, doc)?;
-        check_plugin(&mut f, manifest, entry_name, &skill, doc);
-        implicit_params = skill_placeholders(&mut f, Some(manifest), &skill, doc);
+        if let (Some(manifest), Some(entry_name)) = (manifest, entry_name) {
+            check_plugin(&mut f, manifest, entry_name, &skill, doc);
+        }
+        implicit_params = skill_placeholders(&mut f, manifest, &skill, doc);
         Some(skill)
     });
     (
@@ -198,7 +225,7 @@ fn load_skill(
             implicit_params,
             required_permissions: Vec::new(),
         },
-        f.list,
+        sorted(f.list),
     )
 }
 

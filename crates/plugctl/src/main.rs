@@ -21,7 +21,10 @@ fn install_report_style() {
     use std::io::IsTerminal;
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = miette::set_hook(Box::new(move |_| {
-        let opts = miette::MietteHandlerOpts::new().terminal_links(false).unicode(true).color(color);
+        let opts = miette::MietteHandlerOpts::new()
+            .terminal_links(false)
+            .unicode(true)
+            .color(color);
         let opts = if color { opts } else { opts.width(100) };
         Box::new(opts.build())
     }));

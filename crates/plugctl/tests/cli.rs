@@ -5,11 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 fn plugctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugctl")).args(args).current_dir(repo()).env("NO_COLOR", "1").output().expect("plugctl runs")
+    Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("plugctl runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -20,7 +28,10 @@ fn text(bytes: &[u8]) -> String {
 fn bundled_plugin_validates_clean_even_under_strict() {
     let out = plugctl(&["validate", "--strict", "plugins/aws-deployment-assistant"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "aws-deployment-assistant: ok (1 skills)\n");
+    assert_eq!(
+        text(&out.stdout),
+        "aws-deployment-assistant: ok (1 skills)\n"
+    );
     assert_eq!(text(&out.stderr), "");
 }
 
@@ -29,12 +40,21 @@ fn three_problems_are_all_reported_with_source_excerpts() {
     let out = plugctl(&["validate", "fixtures/native/invalid/46-three-problems"]);
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!("three_problems_human", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "Lambda_Deployer: 3 error(s), 0 warning(s)\n");
+    assert_eq!(
+        text(&out.stdout),
+        "Lambda_Deployer: 3 error(s), 0 warning(s)\n"
+    );
 }
 
 #[test]
 fn json_output_lists_every_finding() {
-    let out = plugctl(&["validate", "--output", "json", "fixtures/native/invalid/46-three-problems", "fixtures/native/invalid/03-unknown-field-step-timout"]);
+    let out = plugctl(&[
+        "validate",
+        "--output",
+        "json",
+        "fixtures/native/invalid/46-three-problems",
+        "fixtures/native/invalid/03-unknown-field-step-timout",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let records: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(records.as_array().map(Vec::len), Some(4));
@@ -52,7 +72,11 @@ fn warnings_fail_only_under_strict() {
     assert_eq!(plugctl(&["validate", root]).status.code(), Some(0));
     let strict = plugctl(&["validate", "--strict", root]);
     assert_eq!(strict.status.code(), Some(1));
-    assert!(text(&strict.stderr).contains("hook-never-fires"), "{}", text(&strict.stderr));
+    assert!(
+        text(&strict.stderr).contains("hook-never-fires"),
+        "{}",
+        text(&strict.stderr)
+    );
 }
 
 #[test]
@@ -68,8 +92,18 @@ fn inspect_shows_implicit_params_permissions_and_config() {
     let out = plugctl(&["inspect", "plugins/aws-deployment-assistant"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     insta::assert_snapshot!("inspect_human", text(&out.stdout));
-    let out = plugctl(&["inspect", "--output", "json", "--set", "mcp-server-endpoint=https://example.com/mcp", "plugins/aws-deployment-assistant"]);
+    let out = plugctl(&[
+        "inspect",
+        "--output",
+        "json",
+        "--set",
+        "mcp-server-endpoint=https://example.com/mcp",
+        "plugins/aws-deployment-assistant",
+    ]);
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert!(!text(&out.stdout).contains("example.com"), "supplied values are not echoed");
+    assert!(
+        !text(&out.stdout).contains("example.com"),
+        "supplied values are not echoed"
+    );
     insta::assert_json_snapshot!("inspect_json", summary);
 }

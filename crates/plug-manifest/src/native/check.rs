@@ -5,7 +5,7 @@ use miette::SourceSpan;
 use serde::Serialize;
 
 use crate::diagnostic::{Code, Findings, did_you_mean};
-use crate::native::model::{Action, Manifest, Skill};
+use crate::native::model::{Action, Manifest, Skill, Step};
 use crate::native::placeholders_in;
 use crate::placeholder::{BUILTINS, Placeholder, PlaceholderError, classify, pascal_case};
 use crate::yaml::Node;
@@ -48,30 +48,30 @@ pub(crate) fn check_plugin(
             ),
         );
     }
-    let steps = step_nodes(doc);
-    for (step, node) in skill.steps.iter().zip(steps) {
-        if let Action::McpCall { server, .. } = &step.action {
-            if !manifest.mcp_servers.iter().any(|s| &s.name == server) {
-                let span = node.get("server").map_or(node.span, |n| n.span);
-                let help =
-                    did_you_mean(server, manifest.mcp_servers.iter().map(|s| s.name.as_str()));
-                f.error_with_help(
-                    span,
-                    Code::UnknownServer,
-                    format!("no MCP server named `{server}` in the manifest"),
-                    help,
-                );
-            }
+    for step in &skill.steps {
+        let Action::McpCall { server, .. } = &step.action else {
+            continue;
+        };
+        if manifest.mcp_servers.iter().any(|s| &s.name == server) {
+            continue;
         }
+        let span = step_node(doc, step)
+            .and_then(|n| n.get("server"))
+            .map_or(step.span, |n| n.span);
+        let help = did_you_mean(server, manifest.mcp_servers.iter().map(|s| s.name.as_str()));
+        let message = format!("no MCP server named `{server}` in the manifest");
+        f.error_with_help(span, Code::UnknownServer, message, help);
     }
 }
 
-/// The step mappings of a skill document, in order.
-fn step_nodes(doc: &Node) -> &[Node] {
-    doc.get("skill")
+/// The YAML mapping a decoded step came from. Steps that failed to decode are
+/// absent from the model, so positions in the two lists can differ: match by span.
+fn step_node<'d>(doc: &'d Node, step: &Step) -> Option<&'d Node> {
+    let nodes = doc
+        .get("skill")
         .and_then(|s| s.get("steps"))
-        .and_then(Node::as_seq)
-        .unwrap_or(&[])
+        .and_then(Node::as_seq)?;
+    nodes.iter().find(|n| n.span == step.span)
 }
 
 /// Resolves every placeholder of a skill and returns the implicit params.
@@ -82,8 +82,10 @@ pub(crate) fn skill_placeholders(
     doc: &Node,
 ) -> Vec<ImplicitParam> {
     let mut implicit: Vec<ImplicitParam> = Vec::new();
-    let nodes = step_nodes(doc);
-    for (index, (step, node)) in skill.steps.iter().zip(nodes).enumerate() {
+    for (index, step) in skill.steps.iter().enumerate() {
+        let Some(node) = step_node(doc, step) else {
+            continue;
+        };
         let mut found = Vec::new();
         placeholders_in(f.file(), node, &mut found);
         for (inner, span) in found {
@@ -161,7 +163,7 @@ fn resolve(
             let declared = skill.params.iter().any(|p| p.name == name)
                 || BUILTINS.contains(&name)
                 || manifest.is_some_and(|m| m.config.contains_key(name));
-            let provides = |s: &crate::native::model::Step| {
+            let provides = |s: &Step| {
                 s.outputs.contains_key(name)
                     || matches!(&s.action, Action::Prompt { param, .. } if param == name)
             };

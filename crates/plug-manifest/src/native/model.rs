@@ -198,6 +198,21 @@ pub enum ParamType {
     Object,
 }
 
+impl ParamType {
+    /// The type's name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Number => "number",
+            ParamType::Integer => "integer",
+            ParamType::Boolean => "boolean",
+            ParamType::Bytes => "bytes",
+            ParamType::List => "list",
+            ParamType::Object => "object",
+        }
+    }
+}
+
 /// A declared param of a skill.
 #[derive(Debug, Clone, Serialize)]
 pub struct Param {

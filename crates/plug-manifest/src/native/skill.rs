@@ -154,39 +154,29 @@ fn param_type(f: &mut Findings, ty: &Spanned<String>) -> ParamType {
 }
 
 fn check_default(f: &mut Findings, name: &str, ty: ParamType, default: &Node) {
-    let fits = match (ty, &default.kind) {
-        (ParamType::String | ParamType::Bytes, NodeKind::Scalar(Scalar::Str(_))) => true,
-        (ParamType::Number, NodeKind::Scalar(Scalar::Int(_) | Scalar::Float(_))) => true,
-        (ParamType::Integer, NodeKind::Scalar(Scalar::Int(_))) => true,
-        (ParamType::Boolean, NodeKind::Scalar(Scalar::Bool(_))) => true,
-        (ParamType::List, NodeKind::Seq(_)) => true,
-        (ParamType::Object, NodeKind::Map(_)) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (ty, &default.kind),
+        (
+            ParamType::String | ParamType::Bytes,
+            NodeKind::Scalar(Scalar::Str(_))
+        ) | (
+            ParamType::Number,
+            NodeKind::Scalar(Scalar::Int(_) | Scalar::Float(_))
+        ) | (ParamType::Integer, NodeKind::Scalar(Scalar::Int(_)))
+            | (ParamType::Boolean, NodeKind::Scalar(Scalar::Bool(_)))
+            | (ParamType::List, NodeKind::Seq(_))
+            | (ParamType::Object, NodeKind::Map(_))
+    );
     if !fits {
         f.error(
             default.span,
             Code::InvalidParam,
             format!(
-                "the default of `{name}` is {}, but its type is {ty:?}",
-                default.type_name()
-            )
-            .to_lowercase_type(),
+                "the default of `{name}` is {}, but its type is {}",
+                default.type_name(),
+                ty.as_str()
+            ),
         );
-    }
-}
-
-trait LowercaseType {
-    fn to_lowercase_type(self) -> String;
-}
-
-impl LowercaseType for String {
-    /// `ParamType`'s Debug form is capitalised; messages use the YAML spelling.
-    fn to_lowercase_type(self) -> String {
-        match self.rsplit_once("its type is ") {
-            Some((head, ty)) => format!("{head}its type is {}", ty.to_lowercase()),
-            None => self,
-        }
     }
 }
 

@@ -220,10 +220,10 @@ fn resolve_plain(text: &str) -> Scalar {
     if let Some(int) = resolve_int(text) {
         return Scalar::Int(int);
     }
-    if looks_like_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Scalar::Float(f);
-        }
+    if looks_like_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Scalar::Float(f);
     }
     Scalar::Str(text.to_owned())
 }
