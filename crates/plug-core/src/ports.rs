@@ -108,6 +108,9 @@ pub enum PermissionError {
     /// The policies could not be loaded or fetched.
     #[error("policies unavailable: {0}")]
     PoliciesUnavailable(String),
+    /// The request itself cannot be evaluated (e.g. a principal in no known form).
+    #[error("invalid permission request: {0}")]
+    InvalidRequest(String),
 }
 
 /// Decides IAM requests. Real implementation: `plug-policy`.
@@ -173,6 +176,21 @@ pub enum AwsError {
 pub trait AwsInvoker: Send + Sync {
     /// Performs one call with the run's current identity.
     async fn call(&self, call: &AwsCall) -> Result<AwsResponse, AwsError>;
+}
+
+/// Hands out an [`AwsInvoker`] bound to an actor's session. Real implementation: `plug-aws`.
+///
+/// A run starts as the agent; when a human approves a gated step, the rest of
+/// the run uses a session tagged `ActorType=human` with the approver as
+/// `SourceIdentity`, so CloudTrail shows who allowed it.
+#[async_trait]
+pub trait AwsSessions: Send + Sync {
+    /// The invoker for `actor`, with `source_identity` recorded on the session.
+    async fn invoker(
+        &self,
+        actor: Actor,
+        source_identity: &str,
+    ) -> Result<std::sync::Arc<dyn AwsInvoker>, AwsError>;
 }
 
 // ---------------------------------------------------------------- MCP
@@ -397,4 +415,13 @@ pub enum ApprovalAnswer {
 pub trait Approver: Send + Sync {
     /// Asks and waits for an answer; must return `Unanswered` rather than guess.
     async fn ask(&self, request: &ApprovalRequest) -> ApprovalAnswer;
+}
+
+// ---------------------------------------------------------------- operator input
+
+/// Asks the operator for a value (a skill's `prompt` step).
+#[async_trait]
+pub trait Prompter: Send + Sync {
+    /// Asks `message`; `None` when nobody can answer (not interactive).
+    async fn prompt(&self, message: &str, sensitive: bool) -> Option<String>;
 }

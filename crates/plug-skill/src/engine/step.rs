@@ -1,0 +1,697 @@
+//! Running one step: `when`, hooks, attempts with backoff, the action, its
+//! fallback and its named outputs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plug_core::Value;
+use plug_core::event::EventKind;
+use plug_core::ports::{
+    AwsCall, AwsError, AwsInvoker, CommandSpec, HookDecision, HookInput, ToolCall,
+};
+use plug_manifest::native::model::{Action, CommandLine, OnFailure, Step};
+
+use super::{
+    Interpreter, RunOutcome, RunRequest, RunState, StepError, StepOutcome, StepReport, millis,
+    redacted_params,
+};
+use crate::condition;
+use crate::journal::{Entry, Journal, to_tagged};
+use crate::template::StepResult;
+
+impl Interpreter {
+    /// Runs step `index`; `Err` ends the run with that outcome.
+    pub(super) async fn step(
+        &self,
+        req: &RunRequest,
+        journal: &mut Journal,
+        state: &mut RunState,
+        index: usize,
+        step: &Step,
+        deadline: Instant,
+    ) -> Result<(), RunOutcome> {
+        if self.interrupted() {
+            return Err(RunOutcome::Interrupted {
+                reason: "interrupted (Ctrl-C) before this step".into(),
+            });
+        }
+        if let Some(when) = &step.when {
+            let run =
+                condition::holds(when, &state.scope, None).map_err(|e| RunOutcome::StepFailed {
+                    step: step.name.clone(),
+                    error: e.to_string(),
+                })?;
+            if !run {
+                self.journal_finish(
+                    journal,
+                    index,
+                    step,
+                    StepOutcome::Skipped,
+                    &Value::Null,
+                    None,
+                );
+                state.steps.push(StepReport {
+                    name: step.name.clone(),
+                    action: step.action.name(),
+                    outcome: StepOutcome::Skipped,
+                    attempts: 0,
+                    error: None,
+                    duration_ms: 0,
+                });
+                state.scope.steps.push(StepResult {
+                    name: step.name.clone(),
+                    result: Value::Null,
+                    outputs: Default::default(),
+                });
+                return Ok(());
+            }
+        }
+        self.hook(req, state, "pre_step", Some(step)).await?;
+        let started = Instant::now();
+        self.record(
+            req,
+            EventKind::StepStarted {
+                step: step.name.clone(),
+                action: step.action.name().to_owned(),
+            },
+        );
+        let (result, attempts) = self
+            .attempts(req, journal, state, index, step, deadline)
+            .await?;
+        let duration_ms = millis(started.elapsed());
+        let (outcome, value, error) = match result {
+            Ok((outcome, value)) => (outcome, value, None),
+            Err(StepError::Refused(reason)) => {
+                return Err(RunOutcome::ApprovalRefused {
+                    step: Some(step.name.clone()),
+                    reason,
+                });
+            }
+            Err(StepError::Failed(message)) => (StepOutcome::Failed, Value::Null, Some(message)),
+        };
+        let outputs = match outcome {
+            StepOutcome::Failed => Default::default(),
+            _ => select_outputs(step, &value).map_err(|e| RunOutcome::StepFailed {
+                step: step.name.clone(),
+                error: e,
+            })?,
+        };
+        let result = StepResult {
+            name: step.name.clone(),
+            result: value,
+            outputs,
+        };
+        self.journal_finish_result(journal, index, step, outcome, &result, error.clone());
+        let outcome_text = format!("{outcome:?}").to_lowercase();
+        self.record(
+            req,
+            EventKind::StepFinished {
+                step: step.name.clone(),
+                outcome: outcome_text,
+                duration_ms,
+            },
+        );
+        state.steps.push(StepReport {
+            name: step.name.clone(),
+            action: step.action.name(),
+            outcome,
+            attempts,
+            error: error.clone(),
+            duration_ms,
+        });
+        state.scope.steps.push(result);
+        match (error, step.on_failure) {
+            (Some(error), OnFailure::Abort) => Err(RunOutcome::StepFailed {
+                step: step.name.clone(),
+                error,
+            }),
+            _ => self.hook(req, state, "post_step", Some(step)).await,
+        }
+    }
+
+    /// Attempts the action up to `1 + retries` times with exponential backoff.
+    async fn attempts(
+        &self,
+        req: &RunRequest,
+        journal: &mut Journal,
+        state: &mut RunState,
+        index: usize,
+        step: &Step,
+        deadline: Instant,
+    ) -> Result<(Result<(StepOutcome, Value), StepError>, u32), RunOutcome> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let _ = journal.append(&Entry::StepStarted {
+                index,
+                name: step.name.clone(),
+                attempt,
+            });
+            let timeout = step
+                .timeout
+                .unwrap_or(self.options.default_step_timeout)
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let result = self
+                .bounded(timeout, self.execute(req, state, step))
+                .await?;
+            match result {
+                Err(StepError::Failed(_)) if attempt <= step.retries => {
+                    let delay = self
+                        .options
+                        .retry_base_delay
+                        .saturating_mul(1 << (attempt - 1).min(16));
+                    tokio::time::sleep(delay).await;
+                }
+                other => return Ok((other, attempt)),
+            }
+        }
+    }
+
+    /// Runs `work` within `timeout`, stopping early on Ctrl-C.
+    async fn bounded<T>(
+        &self,
+        timeout: Duration,
+        work: impl std::future::Future<Output = Result<T, StepError>>,
+    ) -> Result<Result<T, StepError>, RunOutcome> {
+        let interrupted = async {
+            match self.options.interrupt.clone() {
+                Some(mut rx) => {
+                    while !*rx.borrow_and_update() {
+                        if rx.changed().await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            result = tokio::time::timeout(timeout, work) => Ok(result.unwrap_or_else(|_| Err(StepError::Failed(format!("timed out after {}", humantime::format_duration(timeout)))))),
+            () = interrupted => Err(RunOutcome::Interrupted { reason: "interrupted (Ctrl-C) during a step".into() }),
+        }
+    }
+
+    /// Performs the step's action once, with its fallback on failure.
+    async fn execute(
+        &self,
+        req: &RunRequest,
+        state: &RunState,
+        step: &Step,
+    ) -> Result<(StepOutcome, Value), StepError> {
+        match self.action(req, state, step, &step.action).await {
+            Ok(value) => Ok((StepOutcome::Succeeded, value)),
+            Err(failure) => {
+                let Some(fallback) = &step.fallback else {
+                    return Err(failure.error);
+                };
+                let code_matches = fallback.on_errors.is_empty()
+                    || failure
+                        .code
+                        .as_ref()
+                        .is_some_and(|c| fallback.on_errors.contains(c));
+                if !code_matches || matches!(failure.error, StepError::Refused(_)) {
+                    return Err(failure.error);
+                }
+                self.action(req, state, step, &fallback.action)
+                    .await
+                    .map(|v| (StepOutcome::FellBack, v))
+                    .map_err(|f| f.error)
+            }
+        }
+    }
+
+    async fn action(
+        &self,
+        req: &RunRequest,
+        state: &RunState,
+        step: &Step,
+        action: &Action,
+    ) -> Result<Value, ActionFailure> {
+        let scope = &state.scope;
+        let resolve = |t: &serde_json::Value| {
+            scope
+                .resolve(t)
+                .map_err(|e| ActionFailure::plain(e.to_string()))
+        };
+        match action {
+            Action::RunCommand {
+                command,
+                shell,
+                env,
+                cwd,
+            } => {
+                self.run_command(req, state, command, *shell, env, cwd.as_deref())
+                    .await
+            }
+            Action::AwsApi {
+                service,
+                method,
+                params,
+                region,
+            } => {
+                let call = AwsCall {
+                    service: service.clone(),
+                    operation: method.clone(),
+                    params: resolve(params)?,
+                    region: region.clone(),
+                };
+                self.aws(req, state, &call).await
+            }
+            Action::WaitFor {
+                service,
+                method,
+                params,
+                until,
+                interval,
+            } => {
+                let call = AwsCall {
+                    service: service.clone(),
+                    operation: method.clone(),
+                    params: resolve(params)?,
+                    region: None,
+                };
+                loop {
+                    let result = self.aws(req, state, &call).await?;
+                    if condition::holds(until, scope, Some(&result))
+                        .map_err(|e| ActionFailure::plain(e.to_string()))?
+                    {
+                        return Ok(result);
+                    }
+                    tokio::time::sleep(interval.unwrap_or(self.options.wait_interval)).await;
+                }
+            }
+            Action::McpCall {
+                server,
+                tool,
+                arguments,
+            } => self.mcp(req, server, tool, resolve(arguments)?).await,
+            Action::Approval { message, .. } => {
+                let message = resolve(&serde_json::Value::String(message.clone()))?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                match self
+                    .approve(req, Some(&step.name), message, Vec::new())
+                    .await
+                {
+                    Ok(approver) => Ok(Value::Map(
+                        [("approver".to_owned(), Value::String(approver))]
+                            .into_iter()
+                            .collect(),
+                    )),
+                    Err(outcome) => Err(ActionFailure {
+                        error: StepError::Refused(format!(
+                            "{:?}",
+                            outcome.reason().unwrap_or_default()
+                        )),
+                        code: None,
+                    }),
+                }
+            }
+            Action::Prompt { message, param } => match scope.params.get(param) {
+                Some(value) => Ok(value.clone()),
+                None => match self
+                    .ports
+                    .prompter
+                    .prompt(message, req.sensitive.contains(param))
+                    .await
+                {
+                    Some(answer) => Ok(Value::String(answer)),
+                    None => Err(ActionFailure::plain(format!(
+                        "`{param}` is needed and nobody can be asked: pass --param {param}=VALUE"
+                    ))),
+                },
+            },
+            Action::Assert { that, message } => match condition::holds(that, scope, None) {
+                Ok(true) => Ok(Value::Bool(true)),
+                Ok(false) => Err(ActionFailure::plain(
+                    message
+                        .clone()
+                        .unwrap_or_else(|| format!("assertion failed: {that}")),
+                )),
+                Err(e) => Err(ActionFailure::plain(e.to_string())),
+            },
+        }
+    }
+
+    async fn run_command(
+        &self,
+        req: &RunRequest,
+        state: &RunState,
+        command: &CommandLine,
+        shell: bool,
+        env: &std::collections::BTreeMap<String, String>,
+        cwd: Option<&str>,
+    ) -> Result<Value, ActionFailure> {
+        let scope = &state.scope;
+        let mut child_env = self.options.command_env.clone();
+        let argv = if shell {
+            shell_argv(command, scope, &mut child_env)?
+        } else {
+            exec_argv(command, scope)?
+        };
+        for (k, v) in env {
+            let value = scope
+                .resolve_str(v)
+                .map_err(|e| ActionFailure::plain(e.to_string()))?;
+            child_env.insert(k.clone(), text_of(&value));
+        }
+        let cwd = match cwd {
+            Some(dir) => crate::template::inside(&req.workdir, dir)
+                .map_err(|e| ActionFailure::plain(e.to_string()))?,
+            None => req.workdir.clone(),
+        };
+        let spec = CommandSpec {
+            argv,
+            env: child_env,
+            cwd,
+            timeout: Duration::from_secs(24 * 3600),
+            max_output: self.options.max_output,
+        };
+        let output = self
+            .ports
+            .commands
+            .run(&spec)
+            .await
+            .map_err(|e| ActionFailure::plain(e.to_string()))?;
+        let value = Value::Map(
+            [
+                (
+                    "exit_code".to_owned(),
+                    output
+                        .exit_code
+                        .map_or(Value::Null, |c| Value::from(serde_json::json!(c))),
+                ),
+                (
+                    "stdout".to_owned(),
+                    Value::String(String::from_utf8_lossy(&output.stdout).into_owned()),
+                ),
+                (
+                    "stderr".to_owned(),
+                    Value::String(String::from_utf8_lossy(&output.stderr).into_owned()),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        match output.exit_code {
+            Some(0) => Ok(value),
+            Some(code) => Err(ActionFailure::plain(format!(
+                "`{}` exited with {code}: {}",
+                spec.argv.join(" "),
+                tail(&output.stderr, &output.stdout)
+            ))),
+            None => Err(ActionFailure::plain(format!(
+                "`{}` was killed (timeout or signal)",
+                spec.argv.join(" ")
+            ))),
+        }
+    }
+
+    async fn aws(
+        &self,
+        req: &RunRequest,
+        state: &RunState,
+        call: &AwsCall,
+    ) -> Result<Value, ActionFailure> {
+        let invoker = self.invoker(state).await.map_err(ActionFailure::aws)?;
+        let started = Instant::now();
+        let result = invoker.call(call).await;
+        let (request_id, status) = match &result {
+            Ok(r) => (r.request_id.clone(), Some(r.status)),
+            Err(AwsError::Service {
+                request_id, status, ..
+            }) => (request_id.clone(), Some(*status)),
+            Err(_) => (None, None),
+        };
+        self.record(
+            req,
+            EventKind::AwsApiCalled {
+                service: call.service.clone(),
+                operation: call.operation.clone(),
+                request_id,
+                status,
+                duration_ms: millis(started.elapsed()),
+            },
+        );
+        result.map(|r| r.output).map_err(ActionFailure::aws)
+    }
+
+    async fn invoker(&self, state: &RunState) -> Result<Arc<dyn AwsInvoker>, AwsError> {
+        let mut cached = state.invoker.lock().await;
+        if let Some(invoker) = cached.as_ref() {
+            return Ok(invoker.clone());
+        }
+        let invoker = self
+            .ports
+            .aws
+            .invoker(state.actor, &state.source_identity)
+            .await?;
+        *cached = Some(invoker.clone());
+        Ok(invoker)
+    }
+
+    async fn mcp(
+        &self,
+        req: &RunRequest,
+        server: &str,
+        tool: &str,
+        arguments: Value,
+    ) -> Result<Value, ActionFailure> {
+        let call = ToolCall {
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+            arguments: arguments.to_json(),
+        };
+        let started = Instant::now();
+        let result = self.ports.tools.call_tool(&call).await;
+        let outcome = match &result {
+            Ok(r) if r.is_error => "error",
+            Ok(_) => "ok",
+            Err(_) => "unreachable",
+        };
+        let cached = result.as_ref().is_ok_and(|r| r.cached_age.is_some());
+        self.record(
+            req,
+            EventKind::McpToolCalled {
+                server: server.to_owned(),
+                tool: tool.to_owned(),
+                outcome: outcome.to_owned(),
+                cached,
+                duration_ms: millis(started.elapsed()),
+            },
+        );
+        let result = result.map_err(|e| ActionFailure::plain(e.to_string()))?;
+        let value = match &result.structured {
+            Some(structured) => Value::from(structured.clone()),
+            None => Value::Map(
+                [(
+                    "content".to_owned(),
+                    Value::from(serde_json::Value::Array(result.content.clone())),
+                )]
+                .into_iter()
+                .collect(),
+            ),
+        };
+        if result.is_error {
+            return Err(ActionFailure::plain(format!(
+                "tool {server}/{tool} reported an error: {}",
+                value.to_json()
+            )));
+        }
+        Ok(value)
+    }
+
+    /// Dispatches a lifecycle event; a block or a critical failure ends the run.
+    pub(super) async fn hook(
+        &self,
+        req: &RunRequest,
+        state: &mut RunState,
+        event: &str,
+        step: Option<&Step>,
+    ) -> Result<(), RunOutcome> {
+        let input = HookInput {
+            event: event.to_owned(),
+            run_id: req.run_id.clone(),
+            plugin: req.plugin.clone(),
+            skill: req.skill.name.value.clone(),
+            step: step.map(|s| s.name.clone()),
+            action: step.map(|s| s.action.name().to_owned()),
+            params: redacted_params(req),
+            actor: state.actor,
+        };
+        match self.ports.hooks.dispatch(&input).await {
+            Ok(HookDecision::Continue { messages, .. }) => {
+                state.messages.extend(messages);
+                Ok(())
+            }
+            Ok(HookDecision::Block { reasons }) => Err(RunOutcome::Blocked { reasons }),
+            Err(e) => Err(RunOutcome::Blocked {
+                reasons: vec![e.to_string()],
+            }),
+        }
+    }
+
+    fn journal_finish(
+        &self,
+        journal: &mut Journal,
+        index: usize,
+        step: &Step,
+        outcome: StepOutcome,
+        value: &Value,
+        error: Option<String>,
+    ) {
+        let result = StepResult {
+            name: step.name.clone(),
+            result: value.clone(),
+            outputs: Default::default(),
+        };
+        self.journal_finish_result(journal, index, step, outcome, &result, error);
+    }
+
+    fn journal_finish_result(
+        &self,
+        journal: &mut Journal,
+        index: usize,
+        step: &Step,
+        outcome: StepOutcome,
+        result: &StepResult,
+        error: Option<String>,
+    ) {
+        let outputs = result
+            .outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), to_tagged(v)))
+            .collect();
+        let _ = journal.append(&Entry::StepFinished {
+            index,
+            name: step.name.clone(),
+            outcome,
+            result: to_tagged(&result.result),
+            outputs,
+            error,
+        });
+    }
+}
+
+/// A failed action with the AWS error code, when there is one, for `fallback.on_errors`.
+struct ActionFailure {
+    error: StepError,
+    code: Option<String>,
+}
+
+impl ActionFailure {
+    fn plain(message: String) -> Self {
+        ActionFailure {
+            error: StepError::Failed(message),
+            code: None,
+        }
+    }
+
+    fn aws(error: AwsError) -> Self {
+        let code = match &error {
+            AwsError::Service { code, .. } => Some(code.clone()),
+            _ => None,
+        };
+        ActionFailure {
+            error: StepError::Failed(error.to_string()),
+            code,
+        }
+    }
+}
+
+impl From<ActionFailure> for StepError {
+    fn from(f: ActionFailure) -> Self {
+        f.error
+    }
+}
+
+/// Exec form: the line is split into words first, then each word is resolved,
+/// so a param always lands as whole argv elements and never as shell syntax.
+fn exec_argv(
+    command: &CommandLine,
+    scope: &crate::template::Scope,
+) -> Result<Vec<String>, ActionFailure> {
+    let words = match command {
+        CommandLine::Line(line) => shell_words::split(line)
+            .map_err(|e| ActionFailure::plain(format!("cannot split `{line}`: {e}")))?,
+        CommandLine::Argv(argv) => argv.clone(),
+    };
+    words
+        .iter()
+        .map(|w| {
+            scope
+                .resolve_str(w)
+                .map(|v| text_of(&v))
+                .map_err(|e| ActionFailure::plain(e.to_string()))
+        })
+        .collect()
+}
+
+/// Shell form (`shell: true`): placeholders become `"$PLUGCTL_ARG_n"` and their
+/// values travel as environment variables, so the shell never parses a param.
+fn shell_argv(
+    command: &CommandLine,
+    scope: &crate::template::Scope,
+    env: &mut std::collections::BTreeMap<String, String>,
+) -> Result<Vec<String>, ActionFailure> {
+    let line = match command {
+        CommandLine::Line(line) => line.clone(),
+        CommandLine::Argv(argv) => shell_words::join(argv),
+    };
+    let mut script = String::with_capacity(line.len());
+    let mut last = 0;
+    for (n, (range, inner)) in plug_manifest::placeholder::scan(&line).enumerate() {
+        let value = scope
+            .lookup(inner)
+            .map_err(|e| ActionFailure::plain(e.to_string()))?;
+        let var = format!("PLUGCTL_ARG_{n}");
+        env.insert(var.clone(), text_of(&value));
+        script.push_str(&line[last..range.start]);
+        script.push_str(&format!("\"${var}\""));
+        last = range.end;
+    }
+    script.push_str(&line[last..]);
+    Ok(vec!["sh".into(), "-c".into(), script])
+}
+
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_json().to_string(),
+    }
+}
+
+/// The last line or so of a failed command's output, for the error message.
+fn tail(stderr: &[u8], stdout: &[u8]) -> String {
+    let text = if stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+        stderr
+    } else {
+        stdout
+    };
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
+
+/// Applies the step's `outputs:` selectors (RFC 9535 JSONPath) to its result.
+fn select_outputs(
+    step: &Step,
+    value: &Value,
+) -> Result<std::collections::BTreeMap<String, Value>, String> {
+    let json = value.to_json();
+    let mut out = std::collections::BTreeMap::new();
+    for (name, selector) in &step.outputs {
+        let path = serde_json_path::JsonPath::parse(selector)
+            .map_err(|e| format!("output `{name}`: bad selector `{selector}`: {e}"))?;
+        let found = path.query(&json).all();
+        let selected = match found.as_slice() {
+            [] => Value::Null,
+            [one] => Value::from((*one).clone()),
+            many => Value::List(many.iter().map(|v| Value::from((*v).clone())).collect()),
+        };
+        out.insert(name.clone(), selected);
+    }
+    Ok(out)
+}

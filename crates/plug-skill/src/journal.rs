@@ -1,0 +1,399 @@
+//! The run journal: every transition of a run, appended as one JSON line and
+//! synced to disk before the run moves on, so a run whose process died can be
+//! resumed after its last completed step with the earlier outputs restored.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use plug_core::{Actor, RunId, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::StepOutcome;
+use crate::template::StepResult;
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum Entry {
+    /// The run began; enough to start it again.
+    Started {
+        /// The run.
+        run_id: RunId,
+        /// Where the plugin was loaded from.
+        plugin_root: PathBuf,
+        /// Plugin name.
+        plugin: String,
+        /// Skill name.
+        skill: String,
+        /// Who it acts for.
+        actor: Actor,
+        /// Params; sensitive ones are left out and must be given again on resume.
+        params: BTreeMap<String, serde_json::Value>,
+        /// Names of the params left out.
+        sensitive: Vec<String>,
+        /// Operator configuration values (non-sensitive).
+        config: BTreeMap<String, String>,
+        /// The working directory.
+        workdir: PathBuf,
+        /// When, in ms since the epoch.
+        at_ms: u64,
+    },
+    /// A human approved: the rest of the run acts as them.
+    ActorChanged {
+        /// The new actor.
+        actor: Actor,
+        /// Who approved.
+        approver: String,
+    },
+    /// A step began (an attempt).
+    StepStarted {
+        /// Position in the skill.
+        index: usize,
+        /// Name.
+        name: String,
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// A step ended.
+    StepFinished {
+        /// Position in the skill.
+        index: usize,
+        /// Name.
+        name: String,
+        /// How.
+        outcome: StepOutcome,
+        /// The action's result (bytes tagged, see [`to_tagged`]).
+        result: serde_json::Value,
+        /// Named outputs.
+        outputs: BTreeMap<String, serde_json::Value>,
+        /// The error, for failed steps.
+        error: Option<String>,
+    },
+    /// The run ended (or was interrupted).
+    Finished {
+        /// `succeeded`, `failed`, `denied`, `approval_refused`, `blocked`, `interrupted`.
+        state: String,
+        /// Why, when it did not succeed.
+        reason: Option<String>,
+    },
+}
+
+/// Why the journal could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading or writing failed.
+    #[error("run journal {path}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A line is not a journal entry.
+    #[error("run journal {path}, line {line}: {reason}")]
+    Corrupt {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Parser message.
+        reason: String,
+    },
+}
+
+/// An open journal, appended to as the run goes.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Where a run's journal lives under the state directory.
+    pub fn path_for(state_dir: &Path, run_id: &RunId) -> PathBuf {
+        state_dir.join("runs").join(format!("{run_id}.jsonl"))
+    }
+
+    /// Creates the journal of a new run.
+    pub fn create(state_dir: &Path, run_id: &RunId) -> Result<Self, JournalError> {
+        let path = Self::path_for(state_dir, run_id);
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        Ok(Journal { path, file })
+    }
+
+    /// Opens an existing journal to continue it; returns its entries too.
+    pub fn reopen(state_dir: &Path, run_id: &RunId) -> Result<(Self, Vec<Entry>), JournalError> {
+        let path = Self::path_for(state_dir, run_id);
+        let entries = read(&path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|source| JournalError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok((Journal { path, file }, entries))
+    }
+
+    /// The journal's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry and syncs it to disk before returning.
+    pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut line = serde_json::to_vec(entry).map_err(|e| io(std::io::Error::other(e)))?;
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(io)?;
+        self.file.sync_data().map_err(io)
+    }
+}
+
+/// Reads every entry of a journal file. A torn last line (the process died
+/// mid-write) is ignored; corruption anywhere else is an error.
+pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
+    let file = File::open(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let lines: Vec<String> = BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut entries = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) if i + 1 == lines.len() => break,
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(entries)
+}
+
+/// What a resumed run starts from.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Resume {
+    /// Results of the steps that finished, by index.
+    pub completed: BTreeMap<usize, (StepOutcome, StepResult)>,
+    /// The actor and approver, when a human approved earlier.
+    pub approved_by: Option<String>,
+}
+
+impl Resume {
+    /// Rebuilds the state of a run from its entries. A failed step counts as
+    /// done only if the run went past it (`on_failure: continue`); the step
+    /// that aborted a run is tried again.
+    pub fn from_entries(entries: &[Entry]) -> Self {
+        let mut resume = Resume::default();
+        for (position, entry) in entries.iter().enumerate() {
+            match entry {
+                Entry::StepFinished {
+                    index,
+                    outcome: StepOutcome::Failed,
+                    ..
+                } if !went_past(&entries[position..], *index) => {}
+                Entry::ActorChanged { approver, .. } => resume.approved_by = Some(approver.clone()),
+                Entry::StepFinished {
+                    index,
+                    name,
+                    outcome,
+                    result,
+                    outputs,
+                    ..
+                } => {
+                    let outputs = outputs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), from_tagged(v)))
+                        .collect();
+                    let step = StepResult {
+                        name: name.clone(),
+                        result: from_tagged(result),
+                        outputs,
+                    };
+                    resume.completed.insert(*index, (*outcome, step));
+                }
+                _ => {}
+            }
+        }
+        resume
+    }
+}
+
+/// Whether a later step started after this point.
+fn went_past(rest: &[Entry], index: usize) -> bool {
+    rest.iter()
+        .any(|e| matches!(e, Entry::StepStarted { index: later, .. } if *later > index))
+}
+
+/// JSON that keeps bytes as bytes: `{"$bytes": "<base64>"}`.
+pub fn to_tagged(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Bytes(bytes) => {
+            serde_json::json!({ "$bytes": base64::engine::general_purpose::STANDARD.encode(bytes) })
+        }
+        Value::List(items) => items.iter().map(to_tagged).collect(),
+        Value::Map(map) => {
+            serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), to_tagged(v))).collect())
+        }
+        other => other.to_json(),
+    }
+}
+
+/// The inverse of [`to_tagged`].
+pub fn from_tagged(json: &serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Object(map) if map.len() == 1 => {
+            match map.get("$bytes").and_then(|b| b.as_str()) {
+                Some(b64) => base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map(Value::Bytes)
+                    .unwrap_or_else(|_| Value::from(json.clone())),
+                None => Value::Map(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), from_tagged(v)))
+                        .collect(),
+                ),
+            }
+        }
+        serde_json::Value::Object(map) => Value::Map(
+            map.iter()
+                .map(|(k, v)| (k.clone(), from_tagged(v)))
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => Value::List(items.iter().map(from_tagged).collect()),
+        other => Value::from(other.clone()),
+    }
+}
+
+/// One line of `plugctl runs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The run.
+    pub run_id: RunId,
+    /// Plugin name.
+    pub plugin: String,
+    /// Skill name.
+    pub skill: String,
+    /// `running` (or died), or the final state.
+    pub state: String,
+    /// Steps finished so far.
+    pub steps_done: usize,
+    /// Start time, ms since the epoch.
+    pub started_ms: u64,
+}
+
+/// Every run in the state directory, oldest first.
+pub fn list(state_dir: &Path) -> Result<Vec<RunSummary>, JournalError> {
+    let dir = state_dir.join("runs");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut runs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let journal = read(&path)?;
+        let Some(Entry::Started {
+            run_id,
+            plugin,
+            skill,
+            at_ms,
+            ..
+        }) = journal.first()
+        else {
+            continue;
+        };
+        let state = journal.iter().rev().find_map(|e| match e {
+            Entry::Finished { state, .. } => Some(state.clone()),
+            _ => None,
+        });
+        let steps_done = Resume::from_entries(&journal).completed.len();
+        runs.push(RunSummary {
+            run_id: run_id.clone(),
+            plugin: plugin.clone(),
+            skill: skill.clone(),
+            state: state.unwrap_or_else(|| "running".into()),
+            steps_done,
+            started_ms: *at_ms,
+        });
+    }
+    runs.sort_by_key(|r| r.started_ms);
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_survive_the_journal() {
+        let value = Value::Map(
+            [
+                ("zip".to_owned(), Value::Bytes(vec![0, 1, 255])),
+                ("n".to_owned(), Value::from(serde_json::json!(3))),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(from_tagged(&to_tagged(&value)), value);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_but_corruption_elsewhere_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = RunId::new("r1").expect("id");
+        let mut journal = Journal::create(dir.path(), &id).expect("create");
+        journal
+            .append(&Entry::Finished {
+                state: "succeeded".into(),
+                reason: None,
+            })
+            .expect("append");
+        let path = journal.path().to_path_buf();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"{\"entry\":\"step_sta"))
+            .expect("torn write");
+        assert_eq!(read(&path).expect("readable").len(), 1);
+        std::fs::write(
+            &path,
+            "garbage\n{\"entry\":\"finished\",\"state\":\"x\",\"reason\":null}\n",
+        )
+        .expect("write");
+        assert!(matches!(
+            read(&path),
+            Err(JournalError::Corrupt { line: 1, .. })
+        ));
+    }
+}

@@ -1,0 +1,1 @@
+//! `plugctl plan`: what a run would do, without doing it.
