@@ -3,6 +3,8 @@
 //! Written as a Rust program rather than shell scripts so the steps are the
 //! same on every machine and readable in one place.
 
+mod aws_models;
+mod localstack;
 mod python;
 mod run;
 
@@ -18,15 +20,22 @@ commands:
   demo     build plugctl and run it on the bundled plugin
   bench    run the criterion benchmarks
   lint     formatting and clippy only
+  localstack
+           start LocalStack on a free 127.0.0.1 port and keep it up until Ctrl-C
+  update-aws-models [--botocore VERSION]
+           re-import the AWS service models into crates/plug-aws/models
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    localstack::stop_on_signal();
     let result = match args.first().map(String::as_str) {
         Some("test" | "ci") => test(),
         Some("demo") => demo(),
         Some("bench") => run::cargo(&["bench", "--workspace"]),
         Some("lint") => lint(),
+        Some("localstack") => serve_localstack(),
+        Some("update-aws-models") => aws_models::update(&args[1..]),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -64,15 +73,40 @@ fn lint() -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     lint()?;
+    run::step("starting LocalStack for the integration tests");
+    let localstack = localstack::start(&workspace_root())?;
+    eprintln!("LocalStack ready at {}", localstack.endpoint);
+    // The integration tests read these; REQUIRE makes a missing LocalStack a
+    // failure instead of a skip, so CI cannot pass without it.
+    let env = [
+        ("LOCALSTACK_ENDPOINT", localstack.endpoint.as_str()),
+        ("PLUGCTL_REQUIRE_LOCALSTACK", "1"),
+    ];
     run::step("cargo tests");
     if run::has_nextest() {
-        run::cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
-        run::cargo(&["test", "--workspace", "--doc"])?;
+        run::cargo_env(&["nextest", "run", "--workspace", "--no-fail-fast"], &env)?;
+        run::cargo_env(&["test", "--workspace", "--doc"], &env)?;
     } else {
-        run::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+        run::cargo_env(&["test", "--workspace", "--no-fail-fast"], &env)?;
     }
+    drop(localstack);
     let venv = python::ensure_test_venv()?;
     python::bundled_plugin_tests(&venv)
+}
+
+/// Keeps a LocalStack up for manual work until Ctrl-C (which stops it too:
+/// it shares our process group).
+fn serve_localstack() -> Result<(), String> {
+    let localstack = localstack::start(&workspace_root())?;
+    println!(
+        "LocalStack is up: export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1",
+        localstack.endpoint
+    );
+    println!("Ctrl-C stops it.");
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+        let _ = &localstack;
+    }
 }
 
 fn demo() -> Result<(), String> {

@@ -17,6 +17,18 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
     status(Command::new(cargo).args(args).current_dir(workspace_root()))
 }
 
+/// Runs `cargo <args>` with extra environment variables.
+pub fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    step(&format!("cargo {}", args.join(" ")));
+    status(
+        Command::new(cargo)
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(workspace_root()),
+    )
+}
+
 /// Runs a program with arguments in the workspace root.
 pub fn program(program: &Path, args: &[&str]) -> Result<(), String> {
     status(
