@@ -1,0 +1,27 @@
+//! `plug-policy`: an IAM policy engine faithful to AWS's documented logic,
+//! behind the [`PermissionChecker`](plug_core::ports::PermissionChecker) port.
+//!
+//! - [`parse_policy`] reads a policy (every element; a bare statement object
+//!   is accepted as a one-statement policy) into a compiled [`Policy`], or
+//!   returns located [`Diagnostic`]s;
+//! - [`PolicySet`] holds the layers (identity, resource-based, permissions
+//!   boundary, session, SCP levels, RCP levels) and decides requests;
+//! - [`input`] reads the `plugctl policy eval` JSON format, with a cache so
+//!   batches compile each distinct policy once.
+
+pub mod condition;
+pub mod context;
+pub mod diagnostic;
+pub mod eval;
+pub mod glob;
+pub mod input;
+pub mod model;
+pub mod parse;
+pub mod principal;
+pub mod template;
+pub mod values;
+
+pub use diagnostic::{Code, Diagnostic, Severity};
+pub use eval::{NamedPolicy, PolicySet, RequestError};
+pub use model::Policy;
+pub use parse::parse_policy;
