@@ -109,6 +109,7 @@ fn request(skill: Skill, id: &str) -> RunRequest {
         principal: "arn:aws:iam::000000000000:user/bench".into(),
         actions: vec!["lambda:CreateFunction".into()],
         workdir: std::env::temp_dir(),
+        plugin_root: std::env::temp_dir(),
         builtins: Default::default(),
     };
     req.apply_defaults();

@@ -66,6 +66,8 @@ pub struct RunRequest {
     pub actions: Vec<String>,
     /// The working directory for commands and `read_file`.
     pub workdir: PathBuf,
+    /// Where the plugin was loaded from (journaled so `resume` can reload it).
+    pub plugin_root: PathBuf,
     /// Builtins the caller knows (`region`, `account_id`); the engine adds
     /// `run_id`, `actor`, `plugin`, `skill`, `timestamp` and `date`.
     pub builtins: BTreeMap<String, Value>,
@@ -427,7 +429,7 @@ mod step;
 fn started_entry(req: &RunRequest, _options: &RunOptions) -> Entry {
     Entry::Started {
         run_id: req.run_id.clone(),
-        plugin_root: PathBuf::new(),
+        plugin_root: req.plugin_root.clone(),
         plugin: req.plugin.clone(),
         skill: req.skill.name.value.clone(),
         actor: req.actor,

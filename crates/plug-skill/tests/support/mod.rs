@@ -337,6 +337,7 @@ impl World {
             principal: "arn:aws:sts::000000000000:assumed-role/agent/plugctl-t".into(),
             actions: Vec::new(),
             workdir: self.workdir.path().to_path_buf(),
+            plugin_root: self.workdir.path().to_path_buf(),
             builtins: Default::default(),
         };
         req.apply_defaults();
