@@ -272,15 +272,53 @@ enum Started {
 /// processes building the venv at the same moment are not guarded against.
 pub fn ensure_venv(workspace_root: &Path) -> Result<PathBuf, String> {
     let lock_path = workspace_root.join(LOCK_FILE);
-    let lock = fs::read(&lock_path).map_err(|e| format!("reading {}: {e}", lock_path.display()))?;
+    let mut lock =
+        fs::read(&lock_path).map_err(|e| format!("reading {}: {e}", lock_path.display()))?;
+    // The marker covers our LocalStack plugin too, so editing it reinstalls.
+    for file in NOEXEC_FILES {
+        let path = workspace_root.join(NOEXEC_DIR).join(file);
+        lock.extend(fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?);
+    }
     let venv = workspace_root.join(VENV_DIR);
     if venv_matches(&venv, &lock) {
         return Ok(venv);
     }
     install_venv(&venv, &lock_path)?;
+    install_noexec(workspace_root, &venv)?;
     let copy = venv.join(LOCK_COPY);
     fs::write(&copy, &lock).map_err(|e| format!("writing {}: {e}", copy.display()))?;
     Ok(venv)
+}
+
+/// Our LocalStack plugin: a Lambda runtime executor that needs no Docker
+/// (see its pyproject.toml for why).
+const NOEXEC_DIR: &str = "xtask/localstack/noexec";
+const NOEXEC_FILES: &[&str] = &["pyproject.toml", "plugctl_noexec.py"];
+
+/// Installs the plugin from a copy under `target/`, so the build leaves
+/// nothing in the source tree.
+fn install_noexec(workspace_root: &Path, venv: &Path) -> Result<(), String> {
+    let build = workspace_root.join("target/localstack-noexec-build");
+    let _ = fs::remove_dir_all(&build);
+    fs::create_dir_all(&build).map_err(|e| format!("creating {}: {e}", build.display()))?;
+    for file in NOEXEC_FILES {
+        fs::copy(workspace_root.join(NOEXEC_DIR).join(file), build.join(file))
+            .map_err(|e| format!("copying {file}: {e}"))?;
+    }
+    status(
+        Command::new(venv_python(venv))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+            ])
+            .arg(&build),
+    )
 }
 
 fn venv_matches(venv: &Path, lock: &[u8]) -> bool {
@@ -496,6 +534,8 @@ fn localstack_env(port: u16, run_dir: &Path) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = [
         ("GATEWAY_LISTEN", format!("127.0.0.1:{port}")),
         ("GATEWAY_SERVER", "hypercorn".to_string()),
+        // No Docker here: our executor lets functions become Active (see NOEXEC_DIR).
+        ("LAMBDA_RUNTIME_EXECUTOR", "noexec".to_string()),
         ("SERVICES", SERVICES.join(",")),
         // Only LocalStack's CLI reads this; kept for parity with the notes.
         ("LOCALSTACK_VOLUME_DIR", path_of("volume")),

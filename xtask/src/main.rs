@@ -4,6 +4,7 @@
 //! same on every machine and readable in one place.
 
 mod aws_models;
+mod bench_mcp;
 mod localstack;
 mod python;
 mod run;
@@ -19,6 +20,8 @@ commands:
            the bundled plugin's Python tests (installs pytest into target/py-venv)
   demo     build plugctl and run it on the bundled plugin
   bench    run the criterion benchmarks
+  bench-mcp
+           2,000 stdio echo calls to server-everything: plug-mcp next to the TypeScript SDK
   lint     formatting and clippy only
   localstack
            start LocalStack on a free 127.0.0.1 port and keep it up until Ctrl-C
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Some("test" | "ci") => test(),
         Some("demo") => demo(),
         Some("bench") => run::cargo(&["bench", "--workspace"]),
+        Some("bench-mcp") => bench_mcp::run(),
         Some("lint") => lint(),
         Some("localstack") => serve_localstack(),
         Some("update-aws-models") => aws_models::update(&args[1..]),

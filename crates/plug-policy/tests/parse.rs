@@ -63,7 +63,9 @@ fn variable_in_old_version_is_an_error() {
 
 #[test]
 fn seed_policy_loads_with_only_a_warning() {
-    let seed = include_str!("../../../plugins/aws-deployment-assistant/policies/policy-delete-human-only.json");
+    let seed = include_str!(
+        "../../../plugins/aws-deployment-assistant/policies/policy-delete-human-only.json"
+    );
     let policy = parse_policy(seed).expect("the seed policy loads unchanged");
     assert_eq!(policy.statements.len(), 1);
     assert_eq!(codes(seed), vec![Code::BareStatement]);

@@ -13,11 +13,23 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings (validation errors, or warnings with --strict); 2 usage or I/O error.";
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings (validation errors, warnings with --strict, a denied check) or a failed run step; 2 usage or I/O error; 3 run denied by the permission gate; 4 approval refused; 5 blocked by a hook; 6 interrupted (resume it).";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a skill: permission gate, hooks, steps, journal, audit log.
+    Run(crate::cli_run::RunArgs),
+    /// Show what `run` would do (steps, IAM decisions, hooks, approvals) without doing it.
+    Plan(crate::cli_run::RunArgs),
+    /// Continue an interrupted or failed run after its last completed step.
+    Resume(crate::cli_run::ResumeArgs),
+    /// List runs and their states.
+    Runs(crate::cli_run::RunsArgs),
+    /// Approve a run that waits for a human.
+    Approve(crate::cli_run::AnswerArgs),
+    /// Refuse a run that waits for a human.
+    Reject(crate::cli_run::AnswerArgs),
     /// Check plugins: manifest, skill files, paths, placeholders. Reports every finding.
     Validate {
         /// Plugin folders or manifest files.
@@ -41,6 +53,128 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Human)]
         output: Output,
     },
+    /// Work with IAM policies: `policy eval` decides requests as AWS would.
+    Policy {
+        /// What to do with policies.
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Decide each skill's required permissions against IAM policies; exit 1 on any deny.
+    Check {
+        /// A plugin folder or manifest file.
+        plugin: PathBuf,
+        /// Only this skill.
+        #[arg(long)]
+        skill: Option<String>,
+        /// An identity-based policy file (repeatable).
+        #[arg(long = "policy", value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+        /// Who acts: sets `aws:PrincipalTag/ActorType`.
+        #[arg(long, default_value = "agent", value_parser = ["agent", "human"])]
+        actor: String,
+        /// A condition key for the request context, `key=value` (repeatable).
+        #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        context: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+    /// Work with a plugin's lifecycle hooks: `hooks run` fires one event's hooks, isolated.
+    Hooks {
+        /// What to do with hooks.
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
+    /// Call AWS directly: `aws call` runs one operation of the bundled service models.
+    Aws {
+        /// What to do with AWS.
+        #[command(subcommand)]
+        command: AwsCommand,
+    },
+    /// Talk to a plugin's MCP servers: `mcp tools` lists a server's tools, `mcp call` calls one.
+    Mcp {
+        /// What to do with MCP.
+        #[command(subcommand)]
+        command: crate::commands::mcp::McpCommand,
+    },
+}
+
+/// `plugctl aws` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// Call one operation (`update_function_code` or `UpdateFunctionCode`) and print its
+    /// output as JSON. Exit 1 when AWS answers with an error, 2 on a bad call.
+    Call {
+        /// The service, as botocore names it (`lambda`, `s3`, `logs`, ...).
+        service: String,
+        /// The operation.
+        operation: String,
+        /// The params as a JSON object, or `@FILE` to read them from a file.
+        #[arg(long, value_name = "JSON")]
+        params: Option<String>,
+        /// The region (default: the standard AWS chain's).
+        #[arg(long)]
+        region: Option<String>,
+        /// A profile of the shared AWS config.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Assume this role first, with session tags naming the actor.
+        #[arg(long, value_name = "ARN")]
+        role_arn: Option<String>,
+        /// Who acts: the `ActorType` session tag of the assumed role.
+        #[arg(long, default_value = "agent", value_parser = ["agent", "human"], requires = "role_arn")]
+        actor: String,
+        /// The operator, as the session's `SourceIdentity`.
+        #[arg(long, requires = "role_arn")]
+        source_identity: Option<String>,
+        /// A further session tag, `key=value` (repeatable).
+        #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_key_value, requires = "role_arn")]
+        tags: Vec<(String, String)>,
+    },
+}
+
+/// `plugctl policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Decide requests (input format: see plug-policy's `input` module). Exit 1 on a deny
+    /// (`--request`) or on a malformed line (`--requests`).
+    Eval {
+        /// One JSON request object.
+        #[arg(
+            long,
+            conflicts_with = "requests",
+            required_unless_present = "requests"
+        )]
+        request: Option<PathBuf>,
+        /// JSON Lines of requests (`-` for stdin); one result line per input line, in order.
+        #[arg(long)]
+        requests: Option<PathBuf>,
+    },
+}
+
+/// `plugctl hooks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Run the hooks of `event` that match, each isolated as in a real run, and print
+    /// each result and the combined decision. Exit 1 when they block or a critical one fails.
+    Run {
+        /// A plugin folder or manifest file.
+        plugin: PathBuf,
+        /// The event: pre_skill, post_skill, pre_step, post_step, on_failure, pre_<kind>, post_<kind>.
+        event: String,
+        /// A JSON object with any of run_id, skill, step, action, params, actor.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// The step the event is about.
+        #[arg(long)]
+        step: Option<String>,
+        /// The step's action, matched by the hooks' matchers (e.g. `aws_api`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
 }
 
 /// How results are printed.
@@ -52,7 +186,7 @@ pub enum Output {
     Json,
 }
 
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("`{text}` is not NAME=VALUE")),

@@ -9,4 +9,12 @@ pub enum Exit {
     Findings = 1,
     /// Bad usage, or a file that could not be read at all.
     Usage = 2,
+    /// `run`: the permission gate denied an action before any step ran.
+    Denied = 3,
+    /// `run`: a human refused an approval, or nobody answered.
+    ApprovalRefused = 4,
+    /// `run`: a hook blocked the run.
+    Blocked = 5,
+    /// `run`: interrupted (Ctrl-C or the skill timeout); `plugctl resume` continues it.
+    Interrupted = 6,
 }

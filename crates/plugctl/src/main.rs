@@ -3,8 +3,11 @@
 //! code; the work itself happens in the `plug-*` crates.
 
 mod cli;
+mod cli_run;
 mod commands;
 mod exit;
+mod state;
+mod wiring;
 
 use clap::Parser;
 

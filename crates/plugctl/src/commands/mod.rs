@@ -1,6 +1,12 @@
 //! One module per subcommand.
 
+mod aws;
+mod check;
+mod hooks;
 mod inspect;
+pub(crate) mod mcp;
+mod policy;
+mod run;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -9,6 +15,12 @@ use crate::exit::Exit;
 /// Runs the parsed command and returns its exit code.
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Plan(args) => run::plan(args),
+        Command::Resume(args) => run::resume(args),
+        Command::Runs(args) => run::runs(args),
+        Command::Approve(args) => run::answer(args, true),
+        Command::Reject(args) => run::answer(args, false),
         Command::Validate {
             paths,
             strict,
@@ -17,6 +29,25 @@ pub fn run(cli: Cli) -> Exit {
         Command::Inspect { path, set, output } => {
             inspect::run(&path, set.into_iter().collect(), output)
         }
+        Command::Policy { command } => policy::run(command),
+        Command::Check {
+            plugin,
+            skill,
+            policies,
+            actor,
+            context,
+            output,
+        } => check::run(
+            &plugin,
+            skill.as_deref(),
+            &policies,
+            &actor,
+            &context,
+            output,
+        ),
+        Command::Hooks { command } => hooks::run(command),
+        Command::Aws { command } => aws::run(command),
+        Command::Mcp { command } => mcp::run(command),
     }
 }
 

@@ -1,0 +1,537 @@
+//! One connection to one MCP server, over stdio or Streamable HTTP.
+//!
+//! Requests share the connection: any number may be in flight at once, each
+//! with its own timeout, progress callback and cancellation.
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use http::{HeaderName, HeaderValue};
+use plug_core::ports::ToolResult;
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest, JsonObject,
+    ListPromptsRequest, ListResourcesRequest, ListToolsRequest, PaginatedRequestParams,
+    PingRequest, Prompt, ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams,
+    ReadResourceResult, Resource, ServerResult, Tool,
+};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, Peer, PeerRequestOptions, RoleClient, RunningService,
+};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ServiceError, ServiceExt};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::McpError;
+use crate::progress::{PlugHandler, ProgressFn, ProgressRouter};
+use crate::secret::Secret;
+use crate::sigv4::{SigV4Client, Signer};
+use crate::spec::{AuthSpec, KeySource, Lifecycle, ServerSpec, TransportSpec};
+use crate::stdio::{self, ChildHandle};
+
+/// Options of one request.
+#[derive(Clone, Default)]
+pub struct CallOptions {
+    /// Overrides the server's timeout.
+    pub timeout: Option<Duration>,
+    /// Receives the server's progress reports for this call.
+    pub progress: Option<ProgressFn>,
+    /// Cancelling it abandons the call and tells the server (`notifications/cancelled`).
+    pub cancel: Option<CancellationToken>,
+}
+
+/// Who answered the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerSummary {
+    /// `serverInfo.name`.
+    pub name: String,
+    /// `serverInfo.version`.
+    pub version: String,
+    /// The negotiated protocol revision.
+    pub protocol_version: String,
+    /// The server's `instructions`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+}
+
+/// A live connection.
+pub struct McpClient {
+    server: String,
+    peer: Peer<RoleClient>,
+    service: Mutex<Option<RunningService<RoleClient, PlugHandler>>>,
+    progress: ProgressRouter,
+    child: Option<ChildHandle>,
+    timeout: Duration,
+    summary: ServerSummary,
+}
+
+impl std::fmt::Debug for McpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpClient")
+            .field("server", &self.server)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+/// reqwest is built without a default TLS provider; use ring, which the AWS crates already bring.
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider is already the default: fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl McpClient {
+    /// Connects (spawning the child for stdio) and completes the handshake,
+    /// within the server's startup timeout. `credentials` replaces the standard AWS
+    /// chain for `auth: iam`.
+    pub async fn connect(
+        spec: &ServerSpec,
+        credentials: Option<SharedCredentialsProvider>,
+    ) -> Result<McpClient, McpError> {
+        let handler = PlugHandler::new(ProtocolVersion::LATEST_WITH_INITIALIZE);
+        let progress = handler.progress.clone();
+        let unreachable = |reason: String| McpError::Unreachable {
+            server: spec.name.clone(),
+            reason,
+        };
+        let (running, child) = match &spec.transport {
+            TransportSpec::Stdio {
+                program,
+                args,
+                env,
+                cwd,
+            } => {
+                let process = stdio::spawn(program, args, env, cwd, spec.max_message_bytes)
+                    .map_err(|e| unreachable(format!("cannot start `{program}`: {e}")))?;
+                let transport = (process.stdout, process.stdin);
+                let handle = process.handle;
+                match handshake(spec, handler, transport).await {
+                    Ok(running) => (running, Some(handle)),
+                    Err(reason) => {
+                        let end = handle.describe_end().await;
+                        handle.shutdown().await;
+                        return Err(unreachable(format!("{reason}; {end}")));
+                    }
+                }
+            }
+            TransportSpec::Http { url } => {
+                install_crypto_provider();
+                let running = connect_http(spec, url, handler, credentials)
+                    .await
+                    .map_err(unreachable)?;
+                (running, None)
+            }
+        };
+        let peer = running.peer().clone();
+        let summary = summarize(&peer);
+        Ok(McpClient {
+            server: spec.name.clone(),
+            peer,
+            service: Mutex::new(Some(running)),
+            progress,
+            child,
+            timeout: spec.timeout,
+            summary,
+        })
+    }
+
+    /// The server's name in the plugin.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Who answered the handshake.
+    pub fn summary(&self) -> &ServerSummary {
+        &self.summary
+    }
+
+    /// The child's process id, for stdio servers.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(ChildHandle::pid)
+    }
+
+    /// Whether the connection has ended (the child exited, the transport failed).
+    pub fn is_closed(&self) -> bool {
+        self.peer.is_transport_closed()
+            || self
+                .child
+                .as_ref()
+                .is_some_and(|c| c.exit_status().is_some())
+    }
+
+    /// Sends one request and waits for its answer, honouring `options`.
+    async fn request(
+        &self,
+        request: ClientRequest,
+        options: &CallOptions,
+    ) -> Result<ServerResult, McpError> {
+        let timeout = options.timeout.unwrap_or(self.timeout);
+        let handle = self
+            .peer
+            .send_cancellable_request(request, PeerRequestOptions::with_timeout(timeout))
+            .await;
+        let handle = match handle {
+            Ok(h) => h,
+            Err(e) => return Err(self.explain(e).await),
+        };
+        let token = handle.progress_token.clone();
+        if let Some(callback) = &options.progress {
+            self.progress.register(token.clone(), callback.clone());
+        }
+        let id = handle.id.clone();
+        let never = CancellationToken::new();
+        let cancel = options.cancel.as_ref().unwrap_or(&never);
+        let outcome = tokio::select! {
+            answer = handle.await_response() => answer,
+            () = cancel.cancelled() => {
+                let note = CancelledNotificationParam::new(Some(id), Some("cancelled by caller".to_owned()));
+                let _ = self.peer.notify_cancelled(note).await;
+                Err(ServiceError::Cancelled { reason: None })
+            }
+        };
+        self.progress.unregister(&token);
+        match outcome {
+            Ok(answer) => Ok(answer),
+            Err(e) => Err(self.explain(e).await),
+        }
+    }
+
+    /// Maps an rmcp error, saying why a stdio server went away.
+    async fn explain(&self, error: ServiceError) -> McpError {
+        let mapped = McpError::from_service(&self.server, error);
+        if let (McpError::Closed { server, .. }, Some(child)) = (&mapped, &self.child) {
+            let reason = child.describe_end().await;
+            if let Some(violation) = child.violation() {
+                return McpError::Protocol(format!("server `{server}`: {violation}"));
+            }
+            return McpError::Closed {
+                server: server.clone(),
+                reason,
+            };
+        }
+        mapped
+    }
+
+    /// `tools/call`. `arguments` must be a JSON object (or null for none).
+    pub async fn call_tool(
+        &self,
+        tool: &str,
+        arguments: &Value,
+        options: &CallOptions,
+    ) -> Result<ToolResult, McpError> {
+        let mut params = CallToolRequestParams::new(tool.to_owned());
+        match arguments {
+            Value::Null => {}
+            Value::Object(map) => {
+                let map: JsonObject = map.clone().into_iter().collect();
+                params = params.with_arguments(map);
+            }
+            other => {
+                return Err(McpError::Protocol(format!(
+                    "tool arguments must be a JSON object, not {}",
+                    json_kind(other)
+                )));
+            }
+        }
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        match self.request(request, options).await? {
+            ServerResult::CallToolResult(result) => Ok(ToolResult {
+                content: result
+                    .content
+                    .iter()
+                    .map(|c| serde_json::to_value(c).unwrap_or(Value::Null))
+                    .collect(),
+                structured: result.structured_content,
+                is_error: result.is_error.unwrap_or(false),
+                cached_age: None,
+            }),
+            other => Err(unexpected("tools/call", &other)),
+        }
+    }
+
+    /// `tools/list`, following `nextCursor` through every page.
+    pub async fn list_tools(&self) -> Result<Vec<Tool>, McpError> {
+        let mut tools = Vec::new();
+        let mut cursor = None;
+        for _page in 0..MAX_PAGES {
+            let params = PaginatedRequestParams::default().with_cursor(cursor);
+            let request = ClientRequest::ListToolsRequest(ListToolsRequest::with_param(params));
+            match self.request(request, &CallOptions::default()).await? {
+                ServerResult::ListToolsResult(page) => {
+                    tools.extend(page.tools);
+                    match page.next_cursor {
+                        Some(next) => cursor = Some(next),
+                        None => return Ok(tools),
+                    }
+                }
+                other => return Err(unexpected("tools/list", &other)),
+            }
+        }
+        Err(too_many_pages("tools/list"))
+    }
+
+    /// `resources/list`, every page.
+    pub async fn list_resources(&self) -> Result<Vec<Resource>, McpError> {
+        let mut resources = Vec::new();
+        let mut cursor = None;
+        for _page in 0..MAX_PAGES {
+            let params = PaginatedRequestParams::default().with_cursor(cursor);
+            let request =
+                ClientRequest::ListResourcesRequest(ListResourcesRequest::with_param(params));
+            match self.request(request, &CallOptions::default()).await? {
+                ServerResult::ListResourcesResult(page) => {
+                    resources.extend(page.resources);
+                    match page.next_cursor {
+                        Some(next) => cursor = Some(next),
+                        None => return Ok(resources),
+                    }
+                }
+                other => return Err(unexpected("resources/list", &other)),
+            }
+        }
+        Err(too_many_pages("resources/list"))
+    }
+
+    /// `resources/read`.
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, McpError> {
+        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(
+            ReadResourceRequestParams::new(uri),
+        ));
+        match self.request(request, &CallOptions::default()).await? {
+            ServerResult::ReadResourceResult(result) => Ok(result),
+            other => Err(unexpected("resources/read", &other)),
+        }
+    }
+
+    /// `prompts/list`, every page.
+    pub async fn list_prompts(&self) -> Result<Vec<Prompt>, McpError> {
+        let mut prompts = Vec::new();
+        let mut cursor = None;
+        for _page in 0..MAX_PAGES {
+            let params = PaginatedRequestParams::default().with_cursor(cursor);
+            let request = ClientRequest::ListPromptsRequest(ListPromptsRequest::with_param(params));
+            match self.request(request, &CallOptions::default()).await? {
+                ServerResult::ListPromptsResult(page) => {
+                    prompts.extend(page.prompts);
+                    match page.next_cursor {
+                        Some(next) => cursor = Some(next),
+                        None => return Ok(prompts),
+                    }
+                }
+                other => return Err(unexpected("prompts/list", &other)),
+            }
+        }
+        Err(too_many_pages("prompts/list"))
+    }
+
+    /// `ping`, with its own (short) timeout; returns the round trip.
+    pub async fn ping(&self, timeout: Duration) -> Result<Duration, McpError> {
+        let started = std::time::Instant::now();
+        let options = CallOptions {
+            timeout: Some(timeout),
+            ..CallOptions::default()
+        };
+        match self
+            .request(ClientRequest::PingRequest(PingRequest::default()), &options)
+            .await?
+        {
+            ServerResult::EmptyResult(_) => Ok(started.elapsed()),
+            other => Err(unexpected("ping", &other)),
+        }
+    }
+
+    /// Ends the connection: closes the transport (stdin for a child, the
+    /// session for HTTP), then stops the child in stages. Bounded in time.
+    pub async fn shutdown(&self) {
+        let running = self.service.lock().await.take();
+        if let Some(running) = running {
+            let _ = tokio::time::timeout(Duration::from_secs(5), running.cancel()).await;
+        }
+        if let Some(child) = &self.child {
+            child.shutdown().await;
+        }
+    }
+}
+
+/// A server that keeps handing out cursors is broken; stop following it.
+const MAX_PAGES: usize = 1000;
+
+fn too_many_pages(method: &str) -> McpError {
+    McpError::Protocol(format!("{method}: more than {MAX_PAGES} pages"))
+}
+
+fn unexpected(method: &str, answer: &ServerResult) -> McpError {
+    let shown = serde_json::to_string(answer).unwrap_or_default();
+    let shown: String = shown.chars().take(200).collect();
+    McpError::Protocol(format!("{method}: unexpected answer {shown}"))
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn summarize(peer: &Peer<RoleClient>) -> ServerSummary {
+    match peer.peer_info() {
+        Some(info) => ServerSummary {
+            name: info
+                .server_info
+                .as_ref()
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+            version: info
+                .server_info
+                .as_ref()
+                .map(|i| i.version.clone())
+                .unwrap_or_default(),
+            protocol_version: info.protocol_version.to_string(),
+            instructions: info.instructions.clone(),
+        },
+        None => ServerSummary {
+            name: String::new(),
+            version: String::new(),
+            protocol_version: String::new(),
+            instructions: None,
+        },
+    }
+}
+
+/// Runs the lifecycle the spec asks for, bounded by the server's timeout.
+async fn handshake<T, E, A>(
+    spec: &ServerSpec,
+    handler: PlugHandler,
+    transport: T,
+) -> Result<RunningService<RoleClient, PlugHandler>, String>
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let started = async {
+        match spec.lifecycle {
+            Lifecycle::Initialize => handler.serve(transport).await,
+            Lifecycle::Auto => {
+                let mode = ClientLifecycleMode::Auto {
+                    preferred_versions: vec![ProtocolVersion::LATEST],
+                    legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
+                };
+                handler.serve_with_lifecycle(transport, mode).await
+            }
+        }
+    };
+    match tokio::time::timeout(spec.startup_timeout, started).await {
+        Ok(Ok(running)) => Ok(running),
+        Ok(Err(e)) => Err(format!("handshake failed: {e}")),
+        Err(_) => Err(format!(
+            "no handshake answer within {:?}",
+            spec.startup_timeout
+        )),
+    }
+}
+
+async fn connect_http(
+    spec: &ServerSpec,
+    url: &str,
+    handler: PlugHandler,
+    credentials: Option<SharedCredentialsProvider>,
+) -> Result<RunningService<RoleClient, PlugHandler>, String> {
+    let http = reqwest_rmcp::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        // A redirect would re-send signed requests and API keys elsewhere.
+        .redirect(reqwest_rmcp::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+    match &spec.auth {
+        AuthSpec::None => {}
+        AuthSpec::ApiKey { header, source } => {
+            let key = read_key(source)?;
+            let name = HeaderName::from_bytes(header.as_bytes())
+                .map_err(|_| format!("`{header}` is not a valid header name"))?;
+            let mut value = HeaderValue::from_str(key.expose())
+                .map_err(|_| "the API key is not a valid header value".to_owned())?;
+            value.set_sensitive(true);
+            config = config.custom_headers([(name, value)].into());
+        }
+        AuthSpec::Headers(headers) => {
+            let mut map = std::collections::HashMap::new();
+            for (name, value) in headers {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("`{name}` is not a valid header name"))?;
+                let mut value = HeaderValue::from_str(value.expose())
+                    .map_err(|_| format!("header `{name}` has an invalid value"))?;
+                value.set_sensitive(true);
+                map.insert(name, value);
+            }
+            config = config.custom_headers(map);
+        }
+        AuthSpec::Iam { service, region } => {
+            let signer = signer(service, region.as_deref(), credentials).await?;
+            let client = SigV4Client::new(http, Arc::new(signer));
+            let transport = StreamableHttpClientTransport::with_client(client, config);
+            return handshake(spec, handler, transport).await;
+        }
+    }
+    let transport = StreamableHttpClientTransport::with_client(http, config);
+    handshake(spec, handler, transport).await
+}
+
+fn read_key(source: &KeySource) -> Result<Secret, String> {
+    let value = match source {
+        KeySource::Env(var) => {
+            std::env::var(var).map_err(|_| format!("API key variable `{var}` is not set"))?
+        }
+        KeySource::File(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("API key file {}: {e}", path.display()))?,
+    };
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("the API key is empty".to_owned());
+    }
+    Ok(Secret::new(value))
+}
+
+async fn signer(
+    service: &str,
+    region: Option<&str>,
+    credentials: Option<SharedCredentialsProvider>,
+) -> Result<Signer, String> {
+    let needs_chain = credentials.is_none() || region.is_none();
+    let loaded = if needs_chain {
+        Some(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await,
+        )
+    } else {
+        None
+    };
+    let region = match region {
+        Some(r) => r.to_owned(),
+        None => loaded
+            .as_ref()
+            .and_then(|c| c.region())
+            .map(|r| r.to_string())
+            .ok_or("no AWS region: set `<server>.iam_region` or AWS_REGION")?,
+    };
+    let provider = match credentials {
+        Some(p) => p,
+        None => loaded
+            .as_ref()
+            .and_then(|c| c.credentials_provider())
+            .ok_or("no AWS credentials provider")?,
+    };
+    Ok(Signer::new(provider, &region, service))
+}

@@ -1,0 +1,89 @@
+//! What can go wrong talking to an MCP server, and how it maps onto the port's [`ToolError`].
+
+use std::time::Duration;
+
+use plug_core::ports::ToolError;
+use rmcp::ServiceError;
+
+/// Why an MCP operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum McpError {
+    /// The plugin declares no server by that name.
+    #[error("no MCP server named `{0}` in this plugin")]
+    UnknownServer(String),
+    /// The server's declaration or the operator's config cannot be used.
+    #[error("MCP server `{server}`: {reason}")]
+    Config {
+        /// The server.
+        server: String,
+        /// What is wrong, naming the config key to set.
+        reason: String,
+    },
+    /// The server could not be started, reached or initialized.
+    #[error("MCP server `{server}` unreachable: {reason}")]
+    Unreachable {
+        /// The server.
+        server: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The connection ended while the call was in flight (the server exited or hung up).
+    #[error("MCP server `{server}` closed the connection: {reason}")]
+    Closed {
+        /// The server.
+        server: String,
+        /// What is known about why (exit status, last stderr lines).
+        reason: String,
+    },
+    /// The call took longer than its timeout (the server was sent `notifications/cancelled`).
+    #[error("MCP call timed out after {0:?}")]
+    Timeout(Duration),
+    /// The caller cancelled the call (the server was sent `notifications/cancelled`).
+    #[error("MCP call cancelled")]
+    Cancelled,
+    /// The server broke the protocol or answered with a JSON-RPC error.
+    #[error("MCP protocol error: {0}")]
+    Protocol(String),
+}
+
+impl McpError {
+    /// Whether the server could not be reached at all, so a cached answer may stand in.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, McpError::Unreachable { .. } | McpError::Closed { .. })
+    }
+
+    /// Maps an rmcp error of a request to `server`.
+    pub(crate) fn from_service(server: &str, error: ServiceError) -> McpError {
+        match error {
+            ServiceError::McpError(data) => {
+                McpError::Protocol(format!("JSON-RPC error {}: {}", data.code.0, data.message))
+            }
+            ServiceError::Timeout { timeout } => McpError::Timeout(timeout),
+            ServiceError::Cancelled { .. } => McpError::Cancelled,
+            ServiceError::TransportClosed => McpError::Closed {
+                server: server.to_owned(),
+                reason: "transport closed".to_owned(),
+            },
+            ServiceError::TransportSend(e) => McpError::Unreachable {
+                server: server.to_owned(),
+                reason: e.to_string(),
+            },
+            other => McpError::Protocol(other.to_string()),
+        }
+    }
+}
+
+impl From<McpError> for ToolError {
+    fn from(error: McpError) -> ToolError {
+        match error {
+            McpError::UnknownServer(name) => ToolError::UnknownServer(name),
+            McpError::Timeout(after) => ToolError::Timeout(after),
+            McpError::Unreachable { server, reason } | McpError::Closed { server, reason } => {
+                ToolError::Unreachable { server, reason }
+            }
+            McpError::Config { server, reason } => ToolError::Unreachable { server, reason },
+            McpError::Cancelled => ToolError::Protocol("call cancelled".to_owned()),
+            McpError::Protocol(message) => ToolError::Protocol(message),
+        }
+    }
+}

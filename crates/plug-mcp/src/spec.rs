@@ -1,0 +1,520 @@
+//! A server as plugctl will run it: the manifest's declaration with every
+//! `<placeholder>` resolved and the operator's settings applied.
+//!
+//! # Operator config keys
+//!
+//! Config values come from the run (`plugctl ... --set key=value`). Besides the
+//! `<names>` used in `endpoint`, `command`, `args` and `env`, these keys tune
+//! a server named `S` (all optional):
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | `S.timeout` | per-call timeout, humantime (`30s`); overrides the manifest's `timeout` | manifest, else 30s |
+//! | `S.startup_timeout` | time allowed to start the server and finish the handshake | 30s |
+//! | `S.api_key_env` | `auth: api_key`: environment variable holding the key | |
+//! | `S.api_key_file` | `auth: api_key`: file holding the key (trimmed); relative to the plugin root | |
+//! | `S.api_key_header` | `auth: api_key`: header the key is sent in, as-is | `x-api-key` |
+//! | `S.iam_service` | `auth: iam`: SigV4 signing name | `execute-api` |
+//! | `S.iam_region` | `auth: iam`: SigV4 region | region of the standard AWS chain |
+//! | `S.cache_ttl` | enables the cache: answers this fresh are served when the server is unreachable | off |
+//! | `S.cache_max_entries` | cache bound | 256 |
+//! | `S.cache_tools` | comma-separated tools to cache | every tool |
+//! | `S.max_restarts` | restarts in a row before giving up | 5 |
+//! | `S.retry_tools` | comma-separated tools retried once after a crash, besides those the server annotates `readOnlyHint` or `idempotentHint` | none |
+//! | `S.max_message_bytes` | largest stdio message accepted | 16 MiB |
+//! | `S.protocol` | `initialize` (initialize-era, pinned to 2025-11-25) or `auto` (try 2026-07-28 `server/discover`, fall back) | `initialize` |
+//!
+//! Exactly one of `S.api_key_env` and `S.api_key_file` is required for `auth: api_key`.
+//! In `env:` values, `<env:NAME>` copies a variable of plugctl's own environment:
+//! that is how a manifest asks for, say, `AWS_PROFILE`; nothing else is inherited.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use plug_manifest::native::model::{McpAuth, McpServer, McpTransport};
+use plug_manifest::placeholder::scan;
+
+use crate::backoff::Backoff;
+use crate::cache::CachePolicy;
+use crate::error::McpError;
+
+/// The default per-call timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default time allowed for starting a server and its handshake.
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default bound on one stdio message.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A runnable server.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    /// Its name in the plugin.
+    pub name: String,
+    /// How it is reached.
+    pub transport: TransportSpec,
+    /// How requests are authenticated.
+    pub auth: AuthSpec,
+    /// Per-call timeout.
+    pub timeout: Duration,
+    /// Time allowed for spawning or connecting plus the handshake.
+    pub startup_timeout: Duration,
+    /// The answer cache, when the operator enabled it.
+    pub cache: Option<CachePolicy>,
+    /// Restart pacing.
+    pub backoff: Backoff,
+    /// Tools retried once after a crash even without a read-only/idempotent annotation.
+    pub retry_tools: BTreeSet<String>,
+    /// Largest stdio message accepted.
+    pub max_message_bytes: usize,
+    /// Which lifecycle to negotiate.
+    pub lifecycle: Lifecycle,
+}
+
+/// How a connection starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lifecycle {
+    /// `initialize` with protocol version 2025-11-25 (`LATEST_WITH_INITIALIZE`).
+    #[default]
+    Initialize,
+    /// `server/discover` for 2026-07-28, falling back to `initialize`.
+    Auto,
+}
+
+/// How a server is reached.
+#[derive(Clone, PartialEq)]
+pub enum TransportSpec {
+    /// Streamable HTTP.
+    Http {
+        /// The endpoint URL.
+        url: String,
+    },
+    /// A child process speaking newline-delimited JSON-RPC on stdio.
+    Stdio {
+        /// The program (looked up on PATH unless it has a `/`).
+        program: String,
+        /// Its arguments.
+        args: Vec<String>,
+        /// Its whole environment apart from PATH, HOME and LANG.
+        env: BTreeMap<String, String>,
+        /// Its working directory (the plugin root).
+        cwd: PathBuf,
+    },
+}
+
+impl fmt::Debug for TransportSpec {
+    // Environment values may be credentials: show names only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportSpec::Http { url } => f.debug_struct("Http").field("url", url).finish(),
+            TransportSpec::Stdio {
+                program,
+                args,
+                env,
+                cwd,
+            } => f
+                .debug_struct("Stdio")
+                .field("program", program)
+                .field("args", args)
+                .field("env", &env.keys().collect::<Vec<_>>())
+                .field("cwd", cwd)
+                .finish(),
+        }
+    }
+}
+
+/// How requests are authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSpec {
+    /// Nothing added.
+    None,
+    /// A header whose value is read when connecting.
+    ApiKey {
+        /// The header name.
+        header: String,
+        /// Where the value is.
+        source: KeySource,
+    },
+    /// Fixed headers (from `.mcp.json` `headers`).
+    Headers(Vec<(String, crate::secret::Secret)>),
+    /// SigV4 signatures with the standard credential chain.
+    Iam {
+        /// The signing name.
+        service: String,
+        /// The signing region; `None` means the chain's region.
+        region: Option<String>,
+    },
+}
+
+/// Where an API key is read from (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// An environment variable of plugctl.
+    Env(String),
+    /// A file.
+    File(PathBuf),
+}
+
+impl ServerSpec {
+    /// Resolves a native manifest's server against the operator's `config`.
+    pub fn from_manifest(
+        server: &McpServer,
+        config: &BTreeMap<String, String>,
+        root: &Path,
+    ) -> Result<ServerSpec, McpError> {
+        let name = server.name.clone();
+        let r = Resolver {
+            server: &name,
+            config,
+        };
+        let transport = match &server.transport {
+            McpTransport::Http { endpoint } => TransportSpec::Http {
+                url: r.resolve(endpoint)?,
+            },
+            McpTransport::Stdio { command, args, env } => TransportSpec::Stdio {
+                program: r.program(command, root)?,
+                args: args
+                    .iter()
+                    .map(|a| r.resolve(a))
+                    .collect::<Result<_, _>>()?,
+                env: env
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), r.resolve(v)?)))
+                    .collect::<Result<_, McpError>>()?,
+                cwd: root.to_path_buf(),
+            },
+        };
+        let auth = match server.auth {
+            McpAuth::None => AuthSpec::None,
+            McpAuth::ApiKey => r.api_key(root)?,
+            McpAuth::Iam => AuthSpec::Iam {
+                service: r.setting("iam_service").unwrap_or("execute-api").to_owned(),
+                region: r.setting("iam_region").map(str::to_owned),
+            },
+        };
+        if matches!(transport, TransportSpec::Stdio { .. }) && auth != AuthSpec::None {
+            return Err(r.error(
+                "`auth` applies to HTTP servers; give a stdio server its credentials through `env`",
+            ));
+        }
+        let timeout = match r.setting("timeout") {
+            Some(text) => r.duration("timeout", text)?,
+            None => server.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        };
+        let startup_timeout = match r.setting("startup_timeout") {
+            Some(text) => r.duration("startup_timeout", text)?,
+            None => DEFAULT_STARTUP_TIMEOUT,
+        };
+        let backoff = Backoff {
+            max_attempts: r.number("max_restarts", 5)?,
+            ..Backoff::default()
+        };
+        Ok(ServerSpec {
+            transport,
+            auth,
+            timeout,
+            startup_timeout,
+            cache: r.cache()?,
+            backoff,
+            retry_tools: r.list("retry_tools"),
+            max_message_bytes: r.number("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)?,
+            lifecycle: match r.setting("protocol") {
+                None | Some("initialize") => Lifecycle::Initialize,
+                Some("auto") => Lifecycle::Auto,
+                Some(other) => {
+                    return Err(r.error(&format!(
+                        "`{name}.protocol` is `{other}`; expected `initialize` or `auto`"
+                    )));
+                }
+            },
+            name,
+        })
+    }
+
+    /// A stdio server with defaults, for tools and tests that have no manifest.
+    pub fn stdio(name: &str, program: &str, args: &[&str], cwd: &Path) -> ServerSpec {
+        ServerSpec::with_transport(
+            name,
+            TransportSpec::Stdio {
+                program: program.to_owned(),
+                args: args.iter().map(|a| (*a).to_owned()).collect(),
+                env: BTreeMap::new(),
+                cwd: cwd.to_path_buf(),
+            },
+        )
+    }
+
+    /// A Streamable HTTP server with defaults.
+    pub fn http(name: &str, url: &str) -> ServerSpec {
+        ServerSpec::with_transport(
+            name,
+            TransportSpec::Http {
+                url: url.to_owned(),
+            },
+        )
+    }
+
+    fn with_transport(name: &str, transport: TransportSpec) -> ServerSpec {
+        ServerSpec {
+            name: name.to_owned(),
+            transport,
+            auth: AuthSpec::None,
+            timeout: DEFAULT_TIMEOUT,
+            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
+            cache: None,
+            backoff: Backoff::default(),
+            retry_tools: BTreeSet::new(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            lifecycle: Lifecycle::Initialize,
+        }
+    }
+}
+
+struct Resolver<'a> {
+    server: &'a str,
+    config: &'a BTreeMap<String, String>,
+}
+
+impl Resolver<'_> {
+    fn error(&self, reason: &str) -> McpError {
+        McpError::Config {
+            server: self.server.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn setting(&self, key: &str) -> Option<&str> {
+        self.config
+            .get(&format!("{}.{key}", self.server))
+            .map(String::as_str)
+    }
+
+    /// Replaces `<name>` with config values and `<env:NAME>` with plugctl's environment.
+    fn resolve(&self, text: &str) -> Result<String, McpError> {
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (range, inner) in scan(text) {
+            out.push_str(&text[last..range.start]);
+            last = range.end;
+            if let Some(var) = inner.strip_prefix("env:") {
+                let value = std::env::var(var).map_err(|_| {
+                    self.error(&format!("`<env:{var}>` is used but `{var}` is not set"))
+                })?;
+                out.push_str(&value);
+            } else if let Some(value) = self.config.get(inner) {
+                out.push_str(value);
+            } else {
+                return Err(self.error(&format!(
+                    "`<{inner}>` has no value; pass `--set {inner}=...`"
+                )));
+            }
+        }
+        out.push_str(&text[last..]);
+        Ok(out)
+    }
+
+    /// A bare name is looked up on PATH and an absolute path is taken as
+    /// given; a relative path (`./bin/server`) is the plugin's and must stay inside it.
+    fn program(&self, command: &str, root: &Path) -> Result<String, McpError> {
+        let program = self.resolve(command)?;
+        if !program.contains('/') || Path::new(&program).is_absolute() {
+            return Ok(program);
+        }
+        let path = plug_manifest::paths::resolve_inside(root, &program)
+            .map_err(|e| self.error(&format!("command `{program}`: {e}")))?;
+        Ok(path.to_string_lossy().into_owned())
+    }
+
+    fn api_key(&self, root: &Path) -> Result<AuthSpec, McpError> {
+        let s = self.server;
+        let source = match (self.setting("api_key_env"), self.setting("api_key_file")) {
+            (Some(var), None) => KeySource::Env(var.to_owned()),
+            (None, Some(file)) => KeySource::File(root.join(file)),
+            (Some(_), Some(_)) => {
+                return Err(self.error(&format!(
+                    "set one of `{s}.api_key_env` and `{s}.api_key_file`, not both"
+                )));
+            }
+            (None, None) => {
+                return Err(self.error(&format!(
+                    "`auth: api_key` needs `--set {s}.api_key_env=VAR` or `--set {s}.api_key_file=PATH`"
+                )));
+            }
+        };
+        Ok(AuthSpec::ApiKey {
+            header: self
+                .setting("api_key_header")
+                .unwrap_or("x-api-key")
+                .to_owned(),
+            source,
+        })
+    }
+
+    fn cache(&self) -> Result<Option<CachePolicy>, McpError> {
+        let Some(ttl) = self.setting("cache_ttl") else {
+            return Ok(None);
+        };
+        Ok(Some(CachePolicy {
+            ttl: self.duration("cache_ttl", ttl)?,
+            max_entries: self.number("cache_max_entries", 256)?,
+            tools: self.list("cache_tools"),
+        }))
+    }
+
+    fn list(&self, key: &str) -> BTreeSet<String> {
+        self.setting(key)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn duration(&self, key: &str, text: &str) -> Result<Duration, McpError> {
+        humantime::parse_duration(text)
+            .map_err(|e| self.error(&format!("`{}.{key}` = `{text}`: {e}", self.server)))
+    }
+
+    fn number<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, McpError> {
+        match self.setting(key) {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|_| {
+                self.error(&format!(
+                    "`{}.{key}` = `{text}` is not a number",
+                    self.server
+                ))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use miette::SourceSpan;
+
+    fn server(transport: McpTransport, auth: McpAuth) -> McpServer {
+        McpServer {
+            name: "pricing".to_owned(),
+            transport,
+            auth,
+            timeout: None,
+            span: SourceSpan::from(0..0),
+        }
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn resolves_endpoint_placeholder_and_iam_settings() {
+        let s = server(
+            McpTransport::Http {
+                endpoint: "<mcp-server-endpoint>".to_owned(),
+            },
+            McpAuth::Iam,
+        );
+        let c = config(&[
+            ("mcp-server-endpoint", "https://example.test/mcp"),
+            ("pricing.iam_region", "eu-west-1"),
+        ]);
+        let spec = ServerSpec::from_manifest(&s, &c, Path::new("/p")).expect("spec");
+        assert_eq!(
+            spec.transport,
+            TransportSpec::Http {
+                url: "https://example.test/mcp".to_owned()
+            }
+        );
+        assert_eq!(
+            spec.auth,
+            AuthSpec::Iam {
+                service: "execute-api".to_owned(),
+                region: Some("eu-west-1".to_owned())
+            }
+        );
+        assert_eq!(spec.timeout, DEFAULT_TIMEOUT);
+        assert!(spec.cache.is_none());
+    }
+
+    #[test]
+    fn missing_placeholder_names_the_set_flag() {
+        let s = server(
+            McpTransport::Http {
+                endpoint: "<mcp-server-endpoint>".to_owned(),
+            },
+            McpAuth::None,
+        );
+        let err = ServerSpec::from_manifest(&s, &BTreeMap::new(), Path::new("/p"))
+            .expect_err("unresolved");
+        assert!(
+            err.to_string().contains("--set mcp-server-endpoint="),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn api_key_needs_exactly_one_source_and_debug_hides_env_values() {
+        let http = McpTransport::Http {
+            endpoint: "http://127.0.0.1:1/mcp".to_owned(),
+        };
+        let s = server(http, McpAuth::ApiKey);
+        assert!(ServerSpec::from_manifest(&s, &BTreeMap::new(), Path::new("/p")).is_err());
+        let spec = ServerSpec::from_manifest(
+            &s,
+            &config(&[("pricing.api_key_env", "PRICING_KEY")]),
+            Path::new("/p"),
+        )
+        .expect("spec");
+        assert_eq!(
+            spec.auth,
+            AuthSpec::ApiKey {
+                header: "x-api-key".to_owned(),
+                source: KeySource::Env("PRICING_KEY".to_owned())
+            }
+        );
+
+        let stdio = McpTransport::Stdio {
+            command: "node".to_owned(),
+            args: vec!["<script>".to_owned()],
+            env: [("TOKEN".to_owned(), "<token>".to_owned())].into(),
+        };
+        let c = config(&[
+            ("script", "s.js"),
+            ("token", "sekrit-value"),
+            ("pricing.cache_ttl", "5m"),
+        ]);
+        let spec = ServerSpec::from_manifest(&server(stdio, McpAuth::None), &c, Path::new("/p"))
+            .expect("spec");
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("sekrit"), "{shown}");
+        assert!(shown.contains("TOKEN"));
+        assert_eq!(spec.cache.expect("cache").ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn bad_settings_are_reported() {
+        let s = server(
+            McpTransport::Http {
+                endpoint: "http://x/mcp".to_owned(),
+            },
+            McpAuth::None,
+        );
+        for (k, v) in [
+            ("pricing.timeout", "soon"),
+            ("pricing.max_restarts", "-1"),
+            ("pricing.protocol", "v9"),
+        ] {
+            let err =
+                ServerSpec::from_manifest(&s, &config(&[(k, v)]), Path::new("/p")).expect_err(k);
+            assert!(err.to_string().contains(k), "{err}");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `plugctl mcp`: list a plugin server's tools or call one, as a run would
+//! (same config resolution, auth, timeouts), for setup and debugging.
+//!
+//! The rest of plugctl is synchronous; this command owns a tokio runtime.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use plug_core::ports::ToolResult;
+use plug_mcp::{CallOptions, McpError, Registry};
+use serde_json::{Value, json};
+
+use crate::cli::{Output, parse_key_value};
+use crate::exit::Exit;
+
+/// `plugctl mcp` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// List every tool of one of the plugin's MCP servers (all pages).
+    Tools {
+        /// A plugin folder or manifest file.
+        plugin: PathBuf,
+        /// The server's name in the manifest.
+        server: String,
+        /// An operator configuration value, `name=value` (repeatable); see plug-mcp's `spec` for `SERVER.*` keys.
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+        set: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+    /// Call one tool and print its answer. Exit 1 when the tool reports an error
+    /// or the server fails, 2 on a bad call or missing configuration.
+    Call {
+        /// A plugin folder or manifest file.
+        plugin: PathBuf,
+        /// The server's name in the manifest.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The arguments as a JSON object.
+        #[arg(long = "args", value_name = "JSON", default_value = "{}")]
+        arguments: String,
+        /// An operator configuration value, `name=value` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+        set: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+}
+
+/// Runs an `mcp` subcommand.
+pub fn run(command: McpCommand) -> Exit {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Usage;
+        }
+    };
+    match command {
+        McpCommand::Tools {
+            plugin,
+            server,
+            set,
+            output,
+        } => runtime.block_on(tools(&plugin, &server, set, output)),
+        McpCommand::Call {
+            plugin,
+            server,
+            tool,
+            arguments,
+            set,
+            output,
+        } => {
+            let arguments: Value = match serde_json::from_str(&arguments) {
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) => return usage("--args must be a JSON object"),
+                Err(e) => return usage(&format!("--args is not JSON: {e}")),
+            };
+            runtime.block_on(call(&plugin, &server, &tool, &arguments, set, output))
+        }
+    }
+}
+
+fn usage(message: &str) -> Exit {
+    eprintln!("error: {message}");
+    Exit::Usage
+}
+
+/// Loads the plugin and builds its registry; manifest defaults fill config values not `--set`.
+fn registry(path: &Path, set: Vec<(String, String)>) -> Result<Registry, Exit> {
+    let plugin = plug_manifest::load_plugin(path).map_err(|e| {
+        super::report_load_error(&e);
+        Exit::Usage
+    })?;
+    let Some(manifest) = &plugin.manifest else {
+        return Err(usage(&format!(
+            "{}: the manifest cannot be decoded; run `plugctl validate` for details",
+            path.display()
+        )));
+    };
+    let mut config: BTreeMap<String, String> = manifest
+        .config
+        .iter()
+        .filter_map(|(k, v)| v.default.clone().map(|d| (k.clone(), d)))
+        .collect();
+    config.extend(set);
+    Ok(Registry::from_plugin(&plugin, &config))
+}
+
+/// Exit code and message for a failed request.
+fn failed(error: &McpError) -> Exit {
+    eprintln!("error: {error}");
+    match error {
+        McpError::UnknownServer(_) | McpError::Config { .. } => Exit::Usage,
+        _ => Exit::Findings,
+    }
+}
+
+async fn tools(path: &Path, server: &str, set: Vec<(String, String)>, output: Output) -> Exit {
+    let registry = match registry(path, set) {
+        Ok(r) => r,
+        Err(exit) => return exit,
+    };
+    let listed = registry.tools(server).await;
+    registry.shutdown().await;
+    let tools = match listed {
+        Ok(t) => t,
+        Err(e) => return failed(&e),
+    };
+    match output {
+        Output::Json => println!("{}", json!(tools)),
+        Output::Human => {
+            let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(0);
+            for tool in &tools {
+                let about = tool
+                    .description
+                    .as_deref()
+                    .and_then(|d| d.lines().next())
+                    .unwrap_or("");
+                println!("{:width$}  {about}", tool.name);
+            }
+        }
+    }
+    Exit::Success
+}
+
+async fn call(
+    path: &Path,
+    server: &str,
+    tool: &str,
+    arguments: &Value,
+    set: Vec<(String, String)>,
+    output: Output,
+) -> Exit {
+    let registry = match registry(path, set) {
+        Ok(r) => r,
+        Err(exit) => return exit,
+    };
+    let answered = registry
+        .call(server, tool, arguments, &CallOptions::default())
+        .await;
+    registry.shutdown().await;
+    let result = match answered {
+        Ok(r) => r,
+        Err(e) => return failed(&e),
+    };
+    match output {
+        Output::Json => println!("{}", answer_json(&result)),
+        Output::Human => print_answer(&result),
+    }
+    if result.is_error {
+        Exit::Findings
+    } else {
+        Exit::Success
+    }
+}
+
+fn answer_json(result: &ToolResult) -> Value {
+    let mut out = json!({
+        "content": result.content,
+        "isError": result.is_error,
+    });
+    if let Some(structured) = &result.structured {
+        out["structuredContent"] = structured.clone();
+    }
+    if let Some(age) = result.cached_age {
+        out["cachedAgeSeconds"] = json!(age.as_secs_f64());
+    }
+    out
+}
+
+fn print_answer(result: &ToolResult) {
+    if let Some(age) = result.cached_age {
+        eprintln!(
+            "note: the server is unreachable; this answer is cached, {} old",
+            humantime::format_duration(std::time::Duration::from_secs(age.as_secs()))
+        );
+    }
+    if result.is_error {
+        eprintln!("the tool reported an error:");
+    }
+    for block in &result.content {
+        match block.get("text").and_then(Value::as_str) {
+            Some(text) => println!("{text}"),
+            None => println!("{block}"),
+        }
+    }
+    if let Some(structured) = &result.structured {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(structured).unwrap_or_default()
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! `plugctl policy eval`: decide IAM requests with plug-policy.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+
+use plug_core::ports::Decision;
+use plug_policy::input::{Batch, InputError, PolicyCache, evaluate_input, output_line};
+
+use crate::cli::PolicyCommand;
+use crate::exit::Exit;
+
+/// Runs a `policy` subcommand.
+pub fn run(command: PolicyCommand) -> Exit {
+    match command {
+        PolicyCommand::Eval {
+            request: Some(path),
+            ..
+        } => eval_one(&path),
+        PolicyCommand::Eval {
+            requests: Some(path),
+            ..
+        } => eval_many(&path),
+        PolicyCommand::Eval { .. } => {
+            eprintln!("error: give --request FILE or --requests FILE");
+            Exit::Usage
+        }
+    }
+}
+
+/// One request: exit 0 on Allow, 1 on a deny, 2 when it cannot be read.
+fn eval_one(path: &Path) -> Exit {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return Exit::Usage;
+        }
+    };
+    let result = evaluate_input(&text, &mut PolicyCache::new());
+    println!("{}", output_line(&result));
+    match result {
+        Ok(v) if v.decision == Decision::Allow => Exit::Success,
+        Ok(_) => Exit::Findings,
+        Err(e) => {
+            report(path, &e);
+            Exit::Usage
+        }
+    }
+}
+
+fn report(path: &Path, error: &InputError) {
+    match error {
+        InputError::Policy {
+            policy,
+            diagnostics,
+        } => {
+            for d in diagnostics {
+                eprintln!("{}:{d} (in {policy})", path.display());
+            }
+        }
+        other => eprintln!("error: {}: {other}", path.display()),
+    }
+}
+
+/// JSON Lines: one output line per non-blank input line, in order. Exit 1
+/// when any line could not be evaluated (its output line says why).
+fn eval_many(path: &Path) -> Exit {
+    let reader: Box<dyn BufRead> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(path) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return Exit::Usage;
+            }
+        }
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match process_lines(reader, &mut out) {
+        Ok(true) => Exit::Success,
+        Ok(false) => Exit::Findings,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            Exit::Usage
+        }
+    }
+}
+
+/// Whether every line was evaluated.
+fn process_lines(mut reader: impl BufRead, out: &mut impl Write) -> std::io::Result<bool> {
+    let mut batch = Batch::new();
+    let mut line = String::new();
+    let mut all_ok = true;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = batch.evaluate_line(&line);
+        all_ok &= result.is_ok();
+        out.write_all(output_line(&result).as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(all_ok)
+}

@@ -1,0 +1,181 @@
+//! `plugctl policy eval` and `plugctl check`, run as a user runs them.
+#![allow(missing_docs)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const SEED_POLICY: &str = "plugins/aws-deployment-assistant/policies/policy-delete-human-only.json";
+const FIXTURES: &str = "crates/plugctl/tests/fixtures";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+fn plugctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("plugctl runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn check(actor: &str, extra: &[&str]) -> Output {
+    let plugin = format!("{FIXTURES}/check-delete");
+    let mut args = vec![
+        "check",
+        plugin.as_str(),
+        "--policy",
+        SEED_POLICY,
+        "--actor",
+        actor,
+    ];
+    args.extend_from_slice(extra);
+    plugctl(&args)
+}
+
+#[test]
+fn seed_policy_denies_delete_for_an_agent() {
+    let out = check("agent", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    insta::assert_snapshot!("check_agent", text(&out.stdout));
+    insta::assert_snapshot!("check_agent_stderr", text(&out.stderr));
+}
+
+#[test]
+fn seed_policy_allows_delete_for_a_human() {
+    let out = check("human", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("check_human", text(&out.stdout));
+}
+
+#[test]
+fn check_json_output() {
+    let out = check("agent", &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rows[0]["action"], "lambda:DeleteFunction");
+    assert_eq!(rows[0]["decision"], "ImplicitDeny");
+    assert_eq!(rows[0]["blockedBy"], serde_json::json!(["identity"]));
+    assert_eq!(text(&out.stderr), "", "no warnings on stderr in JSON mode");
+}
+
+#[test]
+fn check_context_overrides_the_actor_tag() {
+    let out = check("agent", &["--context", "aws:PrincipalTag/ActorType=human"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn check_the_bundled_plugin_reports_every_declared_action() {
+    let out = plugctl(&[
+        "check",
+        "plugins/aws-deployment-assistant",
+        "--policy",
+        SEED_POLICY,
+        "--actor",
+        "human",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("check_bundled", text(&out.stdout));
+}
+
+#[test]
+fn check_unknown_skill_is_a_usage_error() {
+    let out = check("agent", &["--skill", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn eval_one_request() {
+    let out = plugctl(&[
+        "policy",
+        "eval",
+        "--request",
+        &format!("{FIXTURES}/policy/human.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("eval_human", text(&out.stdout));
+    let out = plugctl(&[
+        "policy",
+        "eval",
+        "--request",
+        &format!("{FIXTURES}/policy/agent.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("eval_agent", text(&out.stdout));
+}
+
+#[test]
+fn eval_batch_keeps_order_and_reports_bad_lines() {
+    let out = plugctl(&[
+        "policy",
+        "eval",
+        "--requests",
+        &format!("{FIXTURES}/policy/batch.jsonl"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a malformed line makes the exit code 1"
+    );
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every output line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[0]["decision"], "Allow");
+    assert_eq!(lines[1]["decision"], "ImplicitDeny");
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("malformed input"))
+    );
+    assert_eq!(lines[3]["decision"], "ExplicitDeny");
+    assert_eq!(
+        lines[3]["blockedBy"],
+        serde_json::json!(["permissionsBoundary"])
+    );
+    assert_eq!(lines[3]["statements"][0]["sid"], "NoDeletes");
+    assert_eq!(lines[4]["diagnostics"][0]["code"], "unknown-operator");
+    assert_eq!(lines[5]["decision"], "Allow");
+    insta::assert_snapshot!("eval_batch", text(&out.stdout));
+}
+
+#[test]
+fn eval_batch_from_stdin() {
+    let input = std::fs::read(repo().join(FIXTURES).join("policy/batch.jsonl")).expect("fixture");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(["policy", "eval", "--requests", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(text(&out.stdout).lines().count(), 6);
+}
+
+#[test]
+fn eval_usage_errors() {
+    assert_eq!(plugctl(&["policy", "eval"]).status.code(), Some(2));
+    assert_eq!(
+        plugctl(&["policy", "eval", "--requests", "no/such/file"])
+            .status
+            .code(),
+        Some(2)
+    );
+}

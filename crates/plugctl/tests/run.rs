@@ -1,0 +1,304 @@
+//! `plugctl run`, `plan`, `resume`, `runs`, `approve` and `reject` as a user
+//! runs them: real processes, a state directory per test, no AWS needed.
+#![allow(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Env {
+    state: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            state: tempfile::tempdir().expect("tempdir"),
+            work: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_plugctl"));
+        command
+            .args(args)
+            .current_dir(self.work.path())
+            .env("PLUGCTL_STATE_DIR", self.state.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("plugctl runs")
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("plugctl starts")
+    }
+}
+
+fn fixture() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/run-basics")
+        .display()
+        .to_string()
+}
+
+/// The seed's policy, kept byte-identical beside the bundled plugin.
+fn seed_policy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/aws-deployment-assistant/policies/policy-delete-human-only.json")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The one run id in the state directory.
+fn only_run_id(state: &Path) -> String {
+    let runs: Vec<PathBuf> = std::fs::read_dir(state.join("runs"))
+        .expect("runs dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0]
+        .file_stem()
+        .expect("stem")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn a_run_succeeds_and_leaves_a_journal_and_audit_log() {
+    let env = Env::new();
+    let out = env.run(&[
+        "run",
+        &fixture(),
+        "build-report",
+        "--param",
+        "target=prod; rm -rf /",
+        "--workdir",
+        ".",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(env.work.path().join("report.txt")).expect("report"),
+        "prod; rm -rf /"
+    );
+    let id = only_run_id(env.state.path());
+    assert!(text(&out.stdout).contains(&format!("run {id}: succeeded")));
+    let audit = std::fs::read_to_string(env.state.path().join("audit.jsonl")).expect("audit log");
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"step_finished\""))
+            .count(),
+        3
+    );
+    let runs = env.run(&["runs", "--output", "json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).expect("json");
+    assert_eq!(runs[0]["state"], "succeeded");
+}
+
+#[test]
+fn a_missing_param_is_a_usage_error_before_anything_runs() {
+    let env = Env::new();
+    let out = env.run(&["run", &fixture(), "build-report"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--param target="),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!env.state.path().join("runs").exists());
+    let out = env.run(&["run", &fixture(), "no-such-skill"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("skills: build-report"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_seed_policy_denies_an_agent_before_any_step_and_names_the_statement() {
+    let env = Env::new();
+    let policy = seed_policy();
+    let out = env.run(&[
+        "run",
+        &fixture(),
+        "delete-lambda",
+        "--param",
+        "function_name=f",
+        "--policy",
+        &policy.display().to_string(),
+        "--approve-from",
+        "/dev/null",
+    ]);
+    // /dev/null is not an answer file: the run must refuse to guess.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    let answers = env.work.path().join("no.json");
+    std::fs::write(
+        &answers,
+        r#"{"approver": "bob", "approve": false, "reason": "not on a Friday"}"#,
+    )
+    .expect("write");
+    let out = env.run(&[
+        "run",
+        &fixture(),
+        "delete-lambda",
+        "--param",
+        "function_name=f",
+        "--policy",
+        &policy.display().to_string(),
+        "--approve-from",
+        &answers.display().to_string(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("refused by bob: not on a Friday"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!text(&out.stderr).contains("-> delete"), "no step ran");
+}
+
+#[test]
+fn plan_shows_steps_decisions_and_approvals_without_side_effects() {
+    let env = Env::new();
+    let policy = seed_policy();
+    let out = env.run(&[
+        "plan",
+        &fixture(),
+        "delete-lambda",
+        "--param",
+        "function_name=f",
+        "--policy",
+        &policy.display().to_string(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(plan["steps"][0]["inputs"]["FunctionName"], "f");
+    assert_eq!(plan["actions"][0]["action"], "lambda:DeleteFunction");
+    assert_eq!(plan["actions"][0]["needs_approval"], true);
+    assert!(
+        !env.state.path().join("runs").exists(),
+        "plan journals nothing"
+    );
+}
+
+#[test]
+fn an_approval_from_another_terminal_lets_the_run_continue() {
+    let env = Env::new();
+    let child = env.spawn(&[
+        "run",
+        &fixture(),
+        "release-gated",
+        "--param",
+        "version=1.2.3",
+    ]);
+    let approvals = env.state.path().join("approvals");
+    wait_for("the approval request", || {
+        std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
+    });
+    let id = only_run_id(env.state.path());
+    let request =
+        std::fs::read_to_string(approvals.join(format!("{id}.request.json"))).expect("request");
+    assert!(
+        request.contains("Release 1.2.3 to production?"),
+        "{request}"
+    );
+    let answer = env.run(&["approve", &id, "--as", "alice"]);
+    assert_eq!(answer.status.code(), Some(0), "{}", text(&answer.stderr));
+    let out = child.wait_with_output().expect("run ends");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(env.work.path().join("released").exists());
+}
+
+#[test]
+fn a_rejection_stops_the_run_with_nothing_changed() {
+    let env = Env::new();
+    let child = env.spawn(&[
+        "run",
+        &fixture(),
+        "release-gated",
+        "--param",
+        "version=2.0.0",
+    ]);
+    let approvals = env.state.path().join("approvals");
+    wait_for("the approval request", || {
+        std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
+    });
+    let id = only_run_id(env.state.path());
+    assert_eq!(
+        env.run(&["reject", &id, "--reason", "freeze"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = child.wait_with_output().expect("run ends");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(!env.work.path().join("released").exists());
+    assert_eq!(
+        env.run(&["approve", &id]).status.code(),
+        Some(2),
+        "nothing is waiting any more"
+    );
+}
+
+#[test]
+fn a_run_killed_mid_step_resumes_after_its_last_completed_step() {
+    let env = Env::new();
+    let mut child = env.spawn(&["run", &fixture(), "deploy-once"]);
+    wait_for("the second step to start", || {
+        env.work.path().join("attempted").exists()
+    });
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let id = only_run_id(env.state.path());
+    let runs = text(&env.run(&["runs"]).stdout);
+    assert!(
+        runs.contains("running") && runs.contains("1 step(s) done"),
+        "{runs}"
+    );
+
+    let out = env.run(&["resume", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(env.work.path().join("prepare.log")).expect("log"),
+        "prepared\n",
+        "step 1 ran once"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.work.path().join("deployed")).expect("deployed"),
+        "done\n"
+    );
+    assert_eq!(
+        env.run(&["resume", &id]).status.code(),
+        Some(0),
+        "resuming a finished run is a no-op"
+    );
+}
