@@ -7,24 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use plug_core::event::{EventKind, RunEvent};
-use plug_core::ports::{
-    ApprovalAnswer, ApprovalRequest, Approver, Prompter, TelemetrySink, ToolCall, ToolCaller,
-    ToolError, ToolResult,
-};
+use plug_core::ports::{ApprovalAnswer, ApprovalRequest, Approver, Prompter, TelemetrySink};
 use serde::{Deserialize, Serialize};
-
-/// Stands in until the MCP client lands: every `mcp_call` fails with this reason.
-pub struct NoMcpClient;
-
-#[async_trait]
-impl ToolCaller for NoMcpClient {
-    async fn call_tool(&self, call: &ToolCall) -> Result<ToolResult, ToolError> {
-        Err(ToolError::Unreachable {
-            server: call.server.clone(),
-            reason: "this build of plugctl has no MCP client yet".into(),
-        })
-    }
-}
 
 /// An answer given ahead of time or by `plugctl approve|reject`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -302,3 +302,37 @@ fn a_run_killed_mid_step_resumes_after_its_last_completed_step() {
         "resuming a finished run is a no-op"
     );
 }
+
+#[test]
+fn a_step_uses_the_answer_of_a_real_mcp_server() {
+    let env = Env::new();
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mcp-echo")
+        .display()
+        .to_string();
+    let out = env.run(&[
+        "run",
+        &plugin,
+        "relay",
+        "--param",
+        "word=hello",
+        "--set",
+        "echo-prefix=>> ",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.work.path().join("echoed.txt")).expect("file"),
+        ">> hello"
+    );
+    let audit = std::fs::read_to_string(env.state.path().join("audit.jsonl")).expect("audit");
+    assert!(
+        audit.contains("\"mcp_tool_called\"") && audit.contains("\"outcome\":\"ok\""),
+        "{audit}"
+    );
+}

@@ -14,7 +14,7 @@ use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunOutcome, RunReport,
 use crate::cli::Output;
 use crate::cli_run::{AnswerArgs, IdentityArgs, ResumeArgs, RunArgs, RunsArgs};
 use crate::exit::Exit;
-use crate::wiring::{AnswerFile, NoMcpClient, Progress, RunApprover, TerminalPrompter};
+use crate::wiring::{AnswerFile, Progress, RunApprover, TerminalPrompter};
 
 /// A plugin, a skill and a request, ready to run or plan.
 struct Prepared {
@@ -231,13 +231,14 @@ fn execute(
             Err(e) => return usage(&e.to_string()),
         };
         let base = identity_config(identity, &request);
+        let mcp = Arc::new(plug_mcp::Registry::from_plugin(&plugin, &request.config));
         let telemetry: Arc<dyn TelemetrySink> = Arc::new(Progress {
             inner: audit.clone(),
             quiet: output == Output::Json,
         });
         let ports = Ports {
             aws: Arc::new(plug_aws::RunSessions::new(base)),
-            tools: Arc::new(NoMcpClient),
+            tools: mcp.clone(),
             hooks: Arc::new(hooks),
             telemetry,
             commands: Arc::new(plug_skill::command::ProcessRunner),
@@ -269,6 +270,7 @@ fn execute(
         let report = Interpreter::new(ports, options)
             .run(&request, &mut journal, resume)
             .await;
+        mcp.shutdown().await;
         print_report(&report, output, audit.path());
         exit_for(&report.outcome)
     })
