@@ -5,6 +5,7 @@
 
 mod aws_models;
 mod bench_mcp;
+mod demo;
 mod localstack;
 mod python;
 mod run;
@@ -115,19 +116,47 @@ fn serve_localstack() -> Result<(), String> {
 
 fn demo() -> Result<(), String> {
     run::cargo(&["build", "--quiet", "--package", "plugctl"])?;
-    let plugctl = workspace_root().join("target/debug/plugctl");
-    let plugin = workspace_root().join("plugins/aws-deployment-assistant");
-    let plugin = plugin.to_string_lossy();
-    run::step("plugctl validate plugins/aws-deployment-assistant");
-    run::program(&plugctl, &["validate", "--strict", &plugin])?;
-    run::step("plugctl inspect plugins/aws-deployment-assistant");
-    run::program(&plugctl, &["inspect", &plugin])?;
+    let root = workspace_root();
+    let plugin = root
+        .join("plugins/aws-deployment-assistant")
+        .to_string_lossy()
+        .into_owned();
     let venv = python::ensure_test_venv()?;
-    run::step("the skill's validate_code step, by hand: pytest in the example function");
-    python::example_function_tests(&venv)?;
-    println!(
-        "\nThe plugin is valid. Running its skill against LocalStack (`plugctl run`) arrives with the interpreter;\n\
-         until then this demo stops after validation, inspection and the function's own tests."
-    );
+    let localstack = localstack::start(&root)?;
+    let demo = demo::Demo::new(&root, &venv, &localstack.endpoint)?;
+    run::step("plugctl validate plugins/aws-deployment-assistant");
+    demo.plugctl(&["validate", "--strict", &plugin])?;
+    run::step("plugctl check: the seed's policy lets a human, not an agent, delete functions");
+    demo.check_policy(&plugin)?;
+    run::step("an IAM role for the run's sessions (LocalStack)");
+    let role = demo.create_role()?;
+    let function = demo.function_name();
+    let params = [
+        "--param".to_owned(),
+        format!("function_name={function}"),
+        "--param".to_owned(),
+        format!("iam_role_arn={}", demo::LAMBDA_ROLE),
+    ];
+    for attempt in [
+        "first run: no function yet, so the fallback creates it",
+        "second run: the function exists, so its code is updated",
+    ] {
+        run::step(&format!("plugctl run {plugin} deploy-lambda ({attempt})"));
+        let mut args = vec![
+            "run",
+            plugin.as_str(),
+            "deploy-lambda",
+            "--role-arn",
+            role.as_str(),
+            "--workdir",
+        ];
+        let workdir = demo.project().to_string_lossy().into_owned();
+        args.push(&workdir);
+        args.extend(params.iter().map(String::as_str));
+        demo.plugctl(&args)?;
+    }
+    run::step("what LocalStack now holds");
+    demo.show_function(&function)?;
+    demo.summary(&localstack.endpoint);
     Ok(())
 }

@@ -29,15 +29,6 @@ pub fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     )
 }
 
-/// Runs a program with arguments in the workspace root.
-pub fn program(program: &Path, args: &[&str]) -> Result<(), String> {
-    status(
-        Command::new(program)
-            .args(args)
-            .current_dir(workspace_root()),
-    )
-}
-
 /// Runs a prepared command and turns a non-zero exit into an error.
 pub fn status(command: &mut Command) -> Result<(), String> {
     let shown = format!("{:?}", command);
