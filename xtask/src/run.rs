@@ -1,6 +1,5 @@
 //! Running child commands with a visible header and a clear failure.
 
-use std::path::Path;
 use std::process::Command;
 
 use crate::workspace_root;
