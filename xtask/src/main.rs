@@ -78,6 +78,9 @@ fn lint() -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     lint()?;
+    // Before the cargo tests: the end-to-end tests run the seed skill, whose
+    // first step needs pytest from this venv.
+    let venv = python::ensure_test_venv()?;
     run::step("starting LocalStack for the integration tests");
     let localstack = localstack::start(&workspace_root())?;
     eprintln!("LocalStack ready at {}", localstack.endpoint);
@@ -95,7 +98,6 @@ fn test() -> Result<(), String> {
         run::cargo_env(&["test", "--workspace", "--no-fail-fast"], &env)?;
     }
     drop(localstack);
-    let venv = python::ensure_test_venv()?;
     python::bundled_plugin_tests(&venv)
 }
 
