@@ -93,6 +93,7 @@ codes! {
     InvalidParam => "invalid-param", "A param declaration that contradicts itself.";
     OutOfRange => "out-of-range", "A number outside its allowed range.";
     NotAPlugin => "not-a-plugin", "A file or folder with no plugin manifest.";
+    AwsCall => "aws-call", "An `aws_api` call the AWS service models reject (unknown service, operation or member; missing member).";
 }
 
 impl fmt::Display for Code {
@@ -125,6 +126,25 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// An error about `span` in `file`, for checks made outside this crate
+    /// (such as the AWS model checks, which plug-manifest does not know).
+    pub fn error(
+        file: Arc<SourceFile>,
+        span: SourceSpan,
+        code: Code,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
+        Finding {
+            file,
+            span,
+            severity: Severity::Error,
+            code,
+            message,
+            help,
+        }
+    }
+
     /// 1-based line and column of the start of the node.
     pub fn line_col(&self) -> (usize, usize) {
         self.file.line_col(self.span.offset())

@@ -107,3 +107,28 @@ fn inspect_shows_implicit_params_permissions_and_config() {
     );
     insta::assert_json_snapshot!("inspect_json", summary);
 }
+
+#[test]
+fn aws_calls_are_checked_against_the_service_models() {
+    let out = plugctl(&[
+        "validate",
+        "--output",
+        "json",
+        "crates/plugctl/tests/fixtures/aws-typo",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    insta::assert_json_snapshot!("aws_typo_json", records);
+    let first = &records[0];
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(8), Some(15)),
+        "points at the method"
+    );
+    assert!(
+        first["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("update_function_code")),
+        "{first}"
+    );
+}

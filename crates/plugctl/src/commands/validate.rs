@@ -14,7 +14,10 @@ pub fn run(paths: &[PathBuf], strict: bool, output: Output) -> Exit {
     let mut unreadable = false;
     for path in paths {
         let plugin = match load_plugin(path) {
-            Ok(plugin) => plugin,
+            Ok(mut plugin) => {
+                check_aws_calls(&mut plugin);
+                plugin
+            }
             Err(e) => {
                 super::report_load_error(&e);
                 unreadable = true;
@@ -61,4 +64,77 @@ fn print_human(plugin: &plug_manifest::Plugin, path: &std::path::Path) {
     } else {
         println!("{name}: {errors} error(s), {warnings} warning(s)");
     }
+}
+
+/// Checks every `aws_api` and `wait_for` call (and fallback) against the AWS
+/// service models. plug-manifest stays independent of plug-aws; the binary,
+/// which knows both, adds these findings.
+pub(crate) fn check_aws_calls(plugin: &mut plug_manifest::Plugin) {
+    use plug_manifest::native::model::Action;
+    let mut found = Vec::new();
+    for loaded in &plugin.skills {
+        let Some(skill) = &loaded.skill else { continue };
+        for step in &skill.steps {
+            let actions =
+                std::iter::once(&step.action).chain(step.fallback.as_ref().map(|f| &f.action));
+            for (n, action) in actions.enumerate() {
+                let (Action::AwsApi {
+                    service,
+                    method,
+                    params,
+                    ..
+                }
+                | Action::WaitFor {
+                    service,
+                    method,
+                    params,
+                    ..
+                }) = action
+                else {
+                    continue;
+                };
+                for problem in plug_aws::validate_call(service, method, params) {
+                    let span = method_span(&loaded.file, step.span, n);
+                    let member = if problem.path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", `{}`", problem.path)
+                    };
+                    let message = format!("step `{}`{member}: {}", step.name, problem.message);
+                    let help = problem
+                        .suggestion
+                        .as_ref()
+                        .map(|s| format!("did you mean `{s}`?"));
+                    found.push(plug_manifest::Finding::error(
+                        loaded.file.clone(),
+                        span,
+                        plug_manifest::Code::AwsCall,
+                        message,
+                        help,
+                    ));
+                }
+            }
+        }
+    }
+    plugin.findings.extend(found);
+}
+
+/// The `n`-th `method:` value inside a step (0: the step's, 1: its fallback's),
+/// or the whole step when it cannot be found.
+fn method_span(
+    file: &plug_manifest::SourceFile,
+    step: miette::SourceSpan,
+    n: usize,
+) -> miette::SourceSpan {
+    let start = step.offset();
+    let text = file.text.get(start..start + step.len()).unwrap_or_default();
+    let Some((at, _)) = text.match_indices("method:").nth(n) else {
+        return step;
+    };
+    let value = at + "method:".len();
+    let skip = text[value..].len() - text[value..].trim_start().len();
+    let len = text[value + skip..]
+        .find(['\n', ' ', '#'])
+        .unwrap_or(text.len() - value - skip);
+    miette::SourceSpan::new((start + value + skip).into(), len)
 }
