@@ -93,6 +93,7 @@ codes! {
     InvalidParam => "invalid-param", "A param declaration that contradicts itself.";
     OutOfRange => "out-of-range", "A number outside its allowed range.";
     NotAPlugin => "not-a-plugin", "A file or folder with no plugin manifest.";
+    UndeclaredPermission => "undeclared-permission", "An IAM action a step implies that the manifest does not declare for the skill.";
     AwsCall => "aws-call", "An `aws_api` call the AWS service models reject (unknown service, operation or member; missing member).";
 }
 
@@ -126,6 +127,20 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A warning about `span` in `file`, for checks made outside this crate.
+    pub fn warning(
+        file: Arc<SourceFile>,
+        span: SourceSpan,
+        code: Code,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(file, span, code, message, help)
+        }
+    }
+
     /// An error about `span` in `file`, for checks made outside this crate
     /// (such as the AWS model checks, which plug-manifest does not know).
     pub fn error(

@@ -93,8 +93,30 @@ pub(crate) fn check_aws_calls(plugin: &mut plug_manifest::Plugin) {
                 else {
                     continue;
                 };
+                let span = method_span(&loaded.file, step.span, n);
+                for action in plug_aws::iam_actions(service, method).unwrap_or_default() {
+                    if !loaded
+                        .required_permissions
+                        .iter()
+                        .any(|declared| action_matches(declared, &action))
+                    {
+                        let message = format!(
+                            "step `{}` calls {service} {method}, which needs `{action}`, but the manifest does not list it in this skill's required_permissions",
+                            step.name
+                        );
+                        let help = Some(format!(
+                            "add `{action}` to required_permissions (least privilege: declare exactly what the skill uses)"
+                        ));
+                        found.push(plug_manifest::Finding::warning(
+                            loaded.file.clone(),
+                            span,
+                            plug_manifest::Code::UndeclaredPermission,
+                            message,
+                            help,
+                        ));
+                    }
+                }
                 for problem in plug_aws::validate_call(service, method, params) {
-                    let span = method_span(&loaded.file, step.span, n);
                     let member = if problem.path.is_empty() {
                         String::new()
                     } else {
@@ -137,4 +159,11 @@ fn method_span(
         .find(['\n', ' ', '#'])
         .unwrap_or(text.len() - value - skip);
     miette::SourceSpan::new((start + value + skip).into(), len)
+}
+
+/// Whether a declared IAM action (`*` and `?` allowed) covers `action`;
+/// actions match case-insensitively, as IAM matches them.
+fn action_matches(declared: &str, action: &str) -> bool {
+    plug_policy::glob::Glob::new(&declared.to_ascii_lowercase())
+        .matches(&action.to_ascii_lowercase())
 }
