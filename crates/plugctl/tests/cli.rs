@@ -28,16 +28,39 @@ fn text(bytes: &[u8]) -> String {
 fn bundled_plugin_validates_with_only_the_least_privilege_warning() {
     let out = plugctl(&["validate", "plugins/aws-deployment-assistant"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "aws-deployment-assistant: 0 error(s), 1 warning(s)\n");
-    let json = plugctl(&["validate", "--output", "json", "plugins/aws-deployment-assistant"]);
+    assert_eq!(
+        text(&out.stdout),
+        "aws-deployment-assistant: 0 error(s), 1 warning(s)\n"
+    );
+    let json = plugctl(&[
+        "validate",
+        "--output",
+        "json",
+        "plugins/aws-deployment-assistant",
+    ]);
     let records: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
     // The seed's tag_deployment step calls lambda:TagResource, which its manifest does not declare.
     let warning = &records[0];
     assert_eq!(records.as_array().map(Vec::len), Some(1));
-    assert_eq!((warning["code"].as_str(), warning["severity"].as_str()), (Some("undeclared-permission"), Some("warning")));
-    assert_eq!((warning["line"].as_u64(), warning["column"].as_u64()), (Some(31), Some(15)));
-    assert!(warning["message"].as_str().is_some_and(|m| m.contains("lambda:TagResource")));
-    assert_eq!(plugctl(&["validate", "--strict", "plugins/aws-deployment-assistant"]).status.code(), Some(1));
+    assert_eq!(
+        (warning["code"].as_str(), warning["severity"].as_str()),
+        (Some("undeclared-permission"), Some("warning"))
+    );
+    assert_eq!(
+        (warning["line"].as_u64(), warning["column"].as_u64()),
+        (Some(31), Some(15))
+    );
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("lambda:TagResource"))
+    );
+    assert_eq!(
+        plugctl(&["validate", "--strict", "plugins/aws-deployment-assistant"])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]
