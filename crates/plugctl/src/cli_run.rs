@@ -55,6 +55,9 @@ pub struct RunArgs {
     /// AWS identity.
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// A configuration file (flags and environment variables win over it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Human)]
     pub output: Output,

@@ -5,6 +5,7 @@
 mod cli;
 mod cli_run;
 mod commands;
+mod config;
 mod exit;
 mod state;
 mod wiring;

@@ -336,3 +336,54 @@ fn a_step_uses_the_answer_of_a_real_mcp_server() {
         "{audit}"
     );
 }
+
+#[test]
+fn the_config_file_supplies_what_flags_do_not() {
+    let env = Env::new();
+    let config = env.work.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!("policies: [{}]\noperator: carol\n", seed_policy().display()),
+    )
+    .expect("write");
+    let answers = env.work.path().join("no.json");
+    std::fs::write(&answers, r#"{"approver": "bob", "approve": false}"#).expect("write");
+    let args = [
+        "run",
+        &fixture(),
+        "delete-lambda",
+        "--param",
+        "function_name=f",
+        "--approve-from",
+        answers.to_str().expect("utf-8"),
+    ];
+    let out = env
+        .command(&args)
+        .env("PLUGCTL_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "the policy from the file gated the run: {}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(
+        &config,
+        "region: eu-west-1\nrole_rn: arn:aws:iam::1:role/x\n",
+    )
+    .expect("write");
+    let out = env
+        .command(&args)
+        .env("PLUGCTL_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("config.yaml:2:1: unknown setting `role_rn` (did you mean `role_arn`?)"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -23,7 +23,10 @@ struct Prepared {
 }
 
 /// `plugctl run`.
-pub fn run(args: RunArgs) -> Exit {
+pub fn run(mut args: RunArgs) -> Exit {
+    if let Err(exit) = apply_config(&mut args) {
+        return exit;
+    }
     let prepared = match prepare(&args, RunId::new(new_run_id()).ok()) {
         Ok(p) => p,
         Err(exit) => return exit,
@@ -52,7 +55,10 @@ pub fn run(args: RunArgs) -> Exit {
 }
 
 /// `plugctl plan`: the run, without side effects.
-pub fn plan(args: RunArgs) -> Exit {
+pub fn plan(mut args: RunArgs) -> Exit {
+    if let Err(exit) = apply_config(&mut args) {
+        return exit;
+    }
     let prepared = match prepare(&args, RunId::new("plan").ok()) {
         Ok(p) => p,
         Err(exit) => return exit,
@@ -111,7 +117,7 @@ pub fn resume(args: ResumeArgs) -> Exit {
         .map(|(k, v)| (k.clone(), json_text(v)))
         .collect();
     all_params.extend(args.params.clone());
-    let run_args = RunArgs {
+    let mut run_args = RunArgs {
         plugin: plugin_root,
         skill,
         params: all_params,
@@ -122,13 +128,17 @@ pub fn resume(args: ResumeArgs) -> Exit {
         approval_timeout: args.approval_timeout,
         workdir,
         identity: args.identity.clone(),
+        config: None,
         output: args.output,
     };
+    if let Err(exit) = apply_config(&mut run_args) {
+        return exit;
+    }
     let prepared = match prepare(&run_args, Some(run_id)) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let checker = match policies(&args.policies) {
+    let checker = match policies(&run_args.policies) {
         Ok(c) => c,
         Err(exit) => return exit,
     };
@@ -148,9 +158,19 @@ pub fn resume(args: ResumeArgs) -> Exit {
         Some(resume),
         checker,
         approver,
-        &args.identity,
+        &run_args.identity,
         args.output,
     )
+}
+
+/// Fills unset arguments from the configuration file, if there is one.
+fn apply_config(args: &mut RunArgs) -> Result<(), Exit> {
+    let Some(path) = crate::config::locate(args.config.as_deref()) else {
+        return Ok(());
+    };
+    crate::config::load(&path)
+        .map(|config| config.apply(args))
+        .map_err(|e| usage(&e))
 }
 
 /// `plugctl runs`.

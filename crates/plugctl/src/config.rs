@@ -1,0 +1,169 @@
+//! The operator's configuration file. Precedence, highest first: flags, then
+//! environment variables (`PLUGCTL_ROLE_ARN`, `AWS_REGION`, ...), then this
+//! file, then built-in defaults.
+//!
+//! The file is YAML, found at `--config FILE`, else `$PLUGCTL_CONFIG`, else
+//! `$XDG_CONFIG_HOME/plugctl/config.yaml` (or `~/.config/plugctl/config.yaml`)
+//! when it exists:
+//!
+//! ```yaml
+//! role_arn: arn:aws:iam::111122223333:role/plugctl-agent
+//! region: eu-west-1
+//! profile: platform
+//! operator: alice@example.com
+//! policies: [/etc/plugctl/agent-policy.json]
+//! set:
+//!   mcp-server-endpoint: https://pricing.example.com/mcp
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use plug_manifest::yaml::{self, Node};
+
+use crate::cli_run::{IdentityArgs, RunArgs};
+
+/// What the configuration file may set.
+#[derive(Debug, Default, PartialEq)]
+pub struct Config {
+    role_arn: Option<String>,
+    region: Option<String>,
+    profile: Option<String>,
+    operator: Option<String>,
+    policies: Vec<PathBuf>,
+    set: BTreeMap<String, String>,
+}
+
+const FIELDS: &[&str] = &[
+    "role_arn", "region", "profile", "operator", "policies", "set",
+];
+
+/// The file to read: explicit, else `$PLUGCTL_CONFIG`, else the default one if present.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("PLUGCTL_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("plugctl/config.yaml")).filter(|p| p.is_file())
+}
+
+/// Reads and checks the file; errors name the file, line and column.
+pub fn load(path: &Path) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = plug_manifest::SourceFile::new(path, text.as_str());
+    let at = |node: &Node| {
+        let (line, column) = file.line_col(node.span.offset());
+        format!("{}:{line}:{column}", path.display())
+    };
+    let doc = yaml::parse(&text)
+        .map_err(|e| format!("{}: invalid YAML: {}", path.display(), e.message))?;
+    let Some(entries) = doc.as_map() else {
+        return Err(format!("{}: expected a mapping of settings", at(&doc)));
+    };
+    let mut config = Config::default();
+    for (key, value) in entries {
+        let name = key.as_str().unwrap_or_default();
+        let text = || {
+            value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{}: `{name}` must be a string", at(value)))
+        };
+        match name {
+            "role_arn" => config.role_arn = Some(text()?),
+            "region" => config.region = Some(text()?),
+            "profile" => config.profile = Some(text()?),
+            "operator" => config.operator = Some(text()?),
+            "policies" => {
+                let items = value
+                    .as_seq()
+                    .ok_or_else(|| format!("{}: `policies` must be a list of files", at(value)))?;
+                config.policies = items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map(PathBuf::from)
+                            .ok_or_else(|| format!("{}: a policy file name", at(i)))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "set" => {
+                let pairs = value
+                    .as_map()
+                    .ok_or_else(|| format!("{}: `set` must map names to values", at(value)))?;
+                for (k, v) in pairs {
+                    config.set.insert(
+                        k.key_text(),
+                        v.as_str().map_or_else(|| v.key_text(), str::to_owned),
+                    );
+                }
+            }
+            other => {
+                let help = plug_manifest::diagnostic::did_you_mean(other, FIELDS.iter().copied())
+                    .unwrap_or_else(|| format!("known settings: {}", FIELDS.join(", ")));
+                return Err(format!("{}: unknown setting `{other}` ({help})", at(key)));
+            }
+        }
+    }
+    Ok(config)
+}
+
+impl Config {
+    /// Fills what flags and environment left unset.
+    pub fn apply(self, args: &mut RunArgs) {
+        self.apply_identity(&mut args.identity);
+        if args.policies.is_empty() {
+            args.policies = self.policies;
+        }
+        let given: Vec<String> = args.set.iter().map(|(k, _)| k.clone()).collect();
+        let defaults = self.set.into_iter().filter(|(k, _)| !given.contains(k));
+        args.set.splice(0..0, defaults);
+    }
+
+    fn apply_identity(&self, identity: &mut IdentityArgs) {
+        for (slot, value) in [
+            (&mut identity.role_arn, &self.role_arn),
+            (&mut identity.region, &self.region),
+            (&mut identity.profile, &self.profile),
+            (&mut identity.operator, &self.operator),
+        ] {
+            if slot.is_none() {
+                slot.clone_from(value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_load_and_unknown_ones_are_located() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(
+            &path,
+            "region: eu-west-1\npolicies: [a.json]\nset:\n  endpoint: https://x\n",
+        )
+        .expect("write");
+        let config = load(&path).expect("loads");
+        assert_eq!(config.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(config.policies, [PathBuf::from("a.json")]);
+        assert_eq!(
+            config.set.get("endpoint").map(String::as_str),
+            Some("https://x")
+        );
+        std::fs::write(&path, "region: x\nrole_rn: y\n").expect("write");
+        let error = load(&path).expect_err("unknown setting");
+        assert!(
+            error.contains("config.yaml:2:1") && error.contains("role_arn"),
+            "{error}"
+        );
+    }
+}
