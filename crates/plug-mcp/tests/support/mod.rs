@@ -28,7 +28,9 @@ fn install_root() -> PathBuf {
 /// Runs `install` under a file lock unless `stamp` already holds `want`.
 fn install_once(dir: &Path, want: &str, install: impl FnOnce(&Path)) {
     std::fs::create_dir_all(dir).expect("create install dir");
-    let lock = File::create(dir.join(".lock")).expect("lock file");
+    // The lock lives beside the folder, not in it: `venv --clear` empties the
+    // folder, and a lock file deleted while held lets a second process in.
+    let lock = File::create(dir.with_extension("lock")).expect("lock file");
     lock.lock().expect("lock");
     let stamp = dir.join(".installed");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want) {
@@ -79,8 +81,15 @@ pub fn python() -> PathBuf {
             run(Command::new("python3")
                 .args(["-m", "venv", "--clear"])
                 .arg(dir));
-            run(Command::new(dir.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            run(Command::new(dir.join("bin/python"))
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
                 .arg(support_dir().join("requirements.txt")));
         });
         dir.join("bin/python")
