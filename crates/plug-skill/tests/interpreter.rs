@@ -483,3 +483,39 @@ async fn telemetry_records_the_run_steps_and_calls() {
     assert_eq!(kinds.iter().filter(|k| *k == "step_finished").count(), 4);
     assert_eq!(kinds.iter().filter(|k| *k == "aws_api_called").count(), 2);
 }
+
+#[tokio::test]
+async fn wait_for_polls_until_its_condition_holds() {
+    let world = World::new();
+    for state in ["Pending", "Pending", "Active"] {
+        world.aws.answer(
+            "get_function_configuration",
+            Ok(serde_json::json!({"State": state})),
+        );
+    }
+    let s = skill(
+        "skill:\n  name: waiter\n  description: d\n  steps:\n    - name: ready\n      action: wait_for\n      service: lambda\n      method: get_function_configuration\n      params: {FunctionName: f}\n      until: result.State == 'Active'\n      interval: 1ms\n",
+    );
+    let report = world.run(&world.request(s, &[])).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded, "{report:?}");
+    assert_eq!(world.aws.operations().len(), 3, "polled until Active");
+}
+
+#[tokio::test]
+async fn wait_for_gives_up_at_the_step_timeout() {
+    let world = World::new();
+    for _ in 0..10_000 {
+        world.aws.answer(
+            "get_function_configuration",
+            Ok(serde_json::json!({"State": "Pending"})),
+        );
+    }
+    let s = skill(
+        "skill:\n  name: waiter\n  description: d\n  steps:\n    - name: ready\n      action: wait_for\n      service: lambda\n      method: get_function_configuration\n      until: result.State == 'Active'\n      interval: 5ms\n      timeout: 100ms\n",
+    );
+    let report = world.run(&world.request(s, &[])).await;
+    assert!(
+        matches!(&report.outcome, RunOutcome::StepFailed { error, .. } if error.contains("timed out")),
+        "{report:?}"
+    );
+}

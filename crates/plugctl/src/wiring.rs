@@ -177,41 +177,85 @@ impl Prompter for TerminalPrompter {
     }
 }
 
-/// Prints step progress as the run goes, then passes every event on.
+/// Shows step progress as the run goes, then passes every event on: a live
+/// spinner with the current step and elapsed time on a terminal, plain lines
+/// otherwise (CI logs, pipes).
 pub struct Progress {
-    /// Where events go after printing.
-    pub inner: Arc<dyn TelemetrySink>,
-    /// Print nothing (JSON output).
-    pub quiet: bool,
+    inner: Arc<dyn TelemetrySink>,
+    quiet: bool,
+    spinner: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    /// Progress over `inner`; `quiet` prints nothing (JSON output).
+    pub fn new(inner: Arc<dyn TelemetrySink>, quiet: bool) -> Self {
+        let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            inner,
+            quiet,
+            spinner,
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.spinner {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn show(&self, kind: &EventKind) {
+        match kind {
+            EventKind::StepStarted { step, action } => match &self.spinner {
+                Some(bar) => {
+                    bar.reset_elapsed();
+                    bar.set_message(format!("{step} ({action})"));
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                }
+                None => self.line(format!("-> {step} ({action})")),
+            },
+            EventKind::StepFinished {
+                step,
+                outcome,
+                duration_ms,
+            } => self.line(format!("   {step}: {outcome} in {duration_ms} ms")),
+            EventKind::AwsApiCalled {
+                service,
+                operation,
+                status,
+                ..
+            } => {
+                self.line(format!(
+                    "   aws {service} {operation}: HTTP {}",
+                    status.map_or_else(|| "none".to_owned(), |s| s.to_string())
+                ));
+            }
+            EventKind::PermissionChecked { action, decision } => {
+                self.line(format!("   permission {action}: {decision:?}"))
+            }
+            EventKind::RunFinished { .. } => {
+                if let Some(bar) = &self.spinner {
+                    bar.finish_and_clear();
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[async_trait]
 impl TelemetrySink for Progress {
     fn record(&self, event: RunEvent) {
         if !self.quiet {
-            match &event.kind {
-                EventKind::StepStarted { step, action } => eprintln!("-> {step} ({action})"),
-                EventKind::StepFinished {
-                    step,
-                    outcome,
-                    duration_ms,
-                } => eprintln!("   {step}: {outcome} in {duration_ms} ms"),
-                EventKind::AwsApiCalled {
-                    service,
-                    operation,
-                    status,
-                    ..
-                } => {
-                    eprintln!(
-                        "   aws {service} {operation}: HTTP {}",
-                        status.map_or_else(|| "none".to_owned(), |s| s.to_string())
-                    );
-                }
-                EventKind::PermissionChecked { action, decision } => {
-                    eprintln!("   permission {action}: {decision:?}")
-                }
-                _ => {}
-            }
+            self.show(&event.kind);
         }
         self.inner.record(event);
     }

@@ -252,10 +252,8 @@ fn execute(
         };
         let base = identity_config(identity, &request);
         let mcp = Arc::new(plug_mcp::Registry::from_plugin(&plugin, &request.config));
-        let telemetry: Arc<dyn TelemetrySink> = Arc::new(Progress {
-            inner: audit.clone(),
-            quiet: output == Output::Json,
-        });
+        let telemetry: Arc<dyn TelemetrySink> =
+            Arc::new(Progress::new(audit.clone(), output == Output::Json));
         let ports = Ports {
             aws: Arc::new(plug_aws::RunSessions::new(base)),
             tools: mcp.clone(),
