@@ -22,16 +22,20 @@ pub struct RunEvent {
     pub kind: EventKind,
 }
 
+/// Milliseconds since the Unix epoch, the timestamp of events and journals.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 impl RunEvent {
     /// An event stamped with the current time.
     pub fn now(run_id: RunId, kind: EventKind) -> Self {
-        let at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0);
         RunEvent {
             run_id,
-            at_ms,
+            at_ms: now_ms(),
             kind,
         }
     }

@@ -292,7 +292,7 @@ impl Interpreter {
         let resume = resume.unwrap_or_default();
         let mut state = self.initial_state(req, &resume);
         if resume.completed.is_empty() && resume.approved_by.is_none() {
-            let _ = journal.append(&started_entry(req, &self.options));
+            let _ = journal.append(&started_entry(req));
         }
         self.record(
             req,
@@ -426,7 +426,7 @@ impl Interpreter {
 mod gate;
 mod step;
 
-fn started_entry(req: &RunRequest, _options: &RunOptions) -> Entry {
+fn started_entry(req: &RunRequest) -> Entry {
     Entry::Started {
         run_id: req.run_id.clone(),
         plugin_root: req.plugin_root.clone(),
@@ -442,11 +442,7 @@ fn started_entry(req: &RunRequest, _options: &RunOptions) -> Entry {
         sensitive: req.sensitive.iter().cloned().collect(),
         config: req.config.clone(),
         workdir: req.workdir.clone(),
-        at_ms: plug_core::event::RunEvent::now(
-            req.run_id.clone(),
-            EventKind::ApprovalRequested { step: None },
-        )
-        .at_ms,
+        at_ms: plug_core::event::now_ms(),
     }
 }
 

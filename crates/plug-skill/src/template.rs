@@ -9,7 +9,7 @@
 //! `FunctionArn`), latest step first.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use plug_core::Value;
 use plug_manifest::placeholder::{self, Placeholder, pascal_case};
@@ -204,27 +204,24 @@ fn as_text(value: &Value, inner: &str) -> Result<String, ResolveError> {
     }
 }
 
-/// Joins `relative` to `base`, refusing absolute paths and `..` escapes, and
-/// refusing symlinks that resolve outside `base`.
+/// Joins `relative` to `base`, refusing absolute paths, `..` escapes and
+/// symlinks that resolve outside `base`: the same containment rule plugin
+/// paths follow (`plug_manifest::paths::resolve_inside`).
 pub fn inside(base: &Path, relative: &str) -> Result<PathBuf, ResolveError> {
-    let escape =
-        || ResolveError::Invalid(format!("`{relative}` leaves the run's working directory"));
-    let mut depth = 0usize;
-    for component in Path::new(relative).components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir if depth > 0 => depth -= 1,
-            _ => return Err(escape()),
+    use plug_manifest::paths::{PathError, resolve_inside};
+    let base = base.canonicalize().map_err(|e| ResolveError::File {
+        path: base.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    resolve_inside(&base, relative).map_err(|e| match e {
+        PathError::NotFound(_) => ResolveError::File {
+            path: relative.to_owned(),
+            reason: "no such file or directory".into(),
+        },
+        PathError::OutsideRoot(_) | PathError::SymlinkEscape(_) => {
+            ResolveError::Invalid(format!("`{relative}` leaves the run's working directory"))
         }
-    }
-    let joined = base.join(relative);
-    if let (Ok(real), Ok(real_base)) = (joined.canonicalize(), base.canonicalize())
-        && !real.starts_with(real_base)
-    {
-        return Err(escape());
-    }
-    Ok(joined)
+    })
 }
 
 #[cfg(test)]
