@@ -56,6 +56,33 @@ fn seed_policy() -> PathBuf {
         .join("../../plugins/aws-deployment-assistant/policies/policy-delete-human-only.json")
 }
 
+/// `plugctl <verb>` of the fixture's delete-lambda skill with the seed's policy.
+fn delete_under_seed_policy(env: &Env, verb: &str, extra: &[&str]) -> Output {
+    let (fixture, policy) = (fixture(), seed_policy().display().to_string());
+    let mut args = vec![
+        verb,
+        fixture.as_str(),
+        "delete-lambda",
+        "--param",
+        "function_name=f",
+        "--policy",
+        policy.as_str(),
+    ];
+    args.extend(extra);
+    env.run(&args)
+}
+
+/// Starts the release-gated skill and waits until it asks for approval.
+fn start_gated_release(env: &Env, version: &str) -> (Child, String) {
+    let param = format!("version={version}");
+    let child = env.spawn(&["run", &fixture(), "release-gated", "--param", &param]);
+    let approvals = env.state.path().join("approvals");
+    wait_for("the approval request", || {
+        std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
+    });
+    (child, only_run_id(env.state.path()))
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -137,18 +164,7 @@ fn a_missing_param_is_a_usage_error_before_anything_runs() {
 #[test]
 fn the_seed_policy_denies_an_agent_before_any_step_and_names_the_statement() {
     let env = Env::new();
-    let policy = seed_policy();
-    let out = env.run(&[
-        "run",
-        &fixture(),
-        "delete-lambda",
-        "--param",
-        "function_name=f",
-        "--policy",
-        &policy.display().to_string(),
-        "--approve-from",
-        "/dev/null",
-    ]);
+    let out = delete_under_seed_policy(&env, "run", &["--approve-from", "/dev/null"]);
     // /dev/null is not an answer file: the run must refuse to guess.
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 
@@ -158,17 +174,11 @@ fn the_seed_policy_denies_an_agent_before_any_step_and_names_the_statement() {
         r#"{"approver": "bob", "approve": false, "reason": "not on a Friday"}"#,
     )
     .expect("write");
-    let out = env.run(&[
+    let out = delete_under_seed_policy(
+        &env,
         "run",
-        &fixture(),
-        "delete-lambda",
-        "--param",
-        "function_name=f",
-        "--policy",
-        &policy.display().to_string(),
-        "--approve-from",
-        &answers.display().to_string(),
-    ]);
+        &["--approve-from", &answers.display().to_string()],
+    );
     assert_eq!(
         out.status.code(),
         Some(4),
@@ -187,18 +197,7 @@ fn the_seed_policy_denies_an_agent_before_any_step_and_names_the_statement() {
 #[test]
 fn plan_shows_steps_decisions_and_approvals_without_side_effects() {
     let env = Env::new();
-    let policy = seed_policy();
-    let out = env.run(&[
-        "plan",
-        &fixture(),
-        "delete-lambda",
-        "--param",
-        "function_name=f",
-        "--policy",
-        &policy.display().to_string(),
-        "--output",
-        "json",
-    ]);
+    let out = delete_under_seed_policy(&env, "plan", &["--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(plan["steps"][0]["inputs"]["FunctionName"], "f");
@@ -213,18 +212,8 @@ fn plan_shows_steps_decisions_and_approvals_without_side_effects() {
 #[test]
 fn an_approval_from_another_terminal_lets_the_run_continue() {
     let env = Env::new();
-    let child = env.spawn(&[
-        "run",
-        &fixture(),
-        "release-gated",
-        "--param",
-        "version=1.2.3",
-    ]);
+    let (child, id) = start_gated_release(&env, "1.2.3");
     let approvals = env.state.path().join("approvals");
-    wait_for("the approval request", || {
-        std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
-    });
-    let id = only_run_id(env.state.path());
     let request =
         std::fs::read_to_string(approvals.join(format!("{id}.request.json"))).expect("request");
     assert!(
@@ -241,18 +230,7 @@ fn an_approval_from_another_terminal_lets_the_run_continue() {
 #[test]
 fn a_rejection_stops_the_run_with_nothing_changed() {
     let env = Env::new();
-    let child = env.spawn(&[
-        "run",
-        &fixture(),
-        "release-gated",
-        "--param",
-        "version=2.0.0",
-    ]);
-    let approvals = env.state.path().join("approvals");
-    wait_for("the approval request", || {
-        std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
-    });
-    let id = only_run_id(env.state.path());
+    let (child, id) = start_gated_release(&env, "2.0.0");
     assert_eq!(
         env.run(&["reject", &id, "--reason", "freeze"])
             .status
