@@ -50,9 +50,6 @@ pub const SERVICES: &[&str] = &[
 
 const LOCK_FILE: &str = "xtask/localstack/requirements-4.13.1.txt";
 const VENV_DIR: &str = "target/localstack-venv";
-/// A byte-for-byte copy of the lock the venv was built from; comparing bytes
-/// is as good as a hash here and needs no crate.
-const LOCK_COPY: &str = "requirements.lock.copy";
 const EXTERNAL_ENDPOINT_VAR: &str = "LOCALSTACK_ENDPOINT";
 const HEALTH_PATH: &str = "/_localstack/health";
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(120);
@@ -271,22 +268,29 @@ enum Started {
 /// written last: an interrupted install is redone on the next run. Two xtask
 /// processes building the venv at the same moment are not guarded against.
 pub fn ensure_venv(workspace_root: &Path) -> Result<PathBuf, String> {
-    let lock_path = workspace_root.join(LOCK_FILE);
-    let mut lock =
-        fs::read(&lock_path).map_err(|e| format!("reading {}: {e}", lock_path.display()))?;
     // The marker covers our LocalStack plugin too, so editing it reinstalls.
+    let mut plugin = Vec::new();
     for file in NOEXEC_FILES {
         let path = workspace_root.join(NOEXEC_DIR).join(file);
-        lock.extend(fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?);
+        plugin.extend(fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?);
     }
     let venv = workspace_root.join(VENV_DIR);
-    if venv_matches(&venv, &lock) {
-        return Ok(venv);
+    let started = Instant::now();
+    let what =
+        format!("LocalStack {LOCALSTACK_VERSION} into {VENV_DIR} (one-time, ~90 s, ~520 MB)");
+    let installed = crate::python::venv_from_lock(
+        &venv,
+        &workspace_root.join(LOCK_FILE),
+        &plugin,
+        &what,
+        |venv| install_noexec(workspace_root, venv),
+    )?;
+    if installed {
+        eprintln!(
+            "xtask: LocalStack installed in {} s",
+            started.elapsed().as_secs()
+        );
     }
-    install_venv(&venv, &lock_path)?;
-    install_noexec(workspace_root, &venv)?;
-    let copy = venv.join(LOCK_COPY);
-    fs::write(&copy, &lock).map_err(|e| format!("writing {}: {e}", copy.display()))?;
     Ok(venv)
 }
 
@@ -321,62 +325,8 @@ fn install_noexec(workspace_root: &Path, venv: &Path) -> Result<(), String> {
     )
 }
 
-fn venv_matches(venv: &Path, lock: &[u8]) -> bool {
-    venv_python(venv).is_file() && fs::read(venv.join(LOCK_COPY)).is_ok_and(|copy| copy == lock)
-}
-
 fn venv_python(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
-}
-
-fn install_venv(venv: &Path, lock_path: &Path) -> Result<(), String> {
-    eprintln!(
-        "xtask: installing LocalStack {LOCALSTACK_VERSION} into {VENV_DIR} (one-time, ~90 s, ~520 MB)"
-    );
-    let started = Instant::now();
-    warn_unless_python_311();
-    status(
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(venv),
-    )?;
-    // `python -m pip` rather than `bin/pip`: pip's script has an absolute
-    // shebang, which breaks on very long paths or a moved workspace.
-    // --no-input: an index needing credentials must fail, not wait on a prompt.
-    status(
-        Command::new(venv_python(venv))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-q",
-                "-r",
-            ])
-            .arg(lock_path),
-    )?;
-    eprintln!(
-        "xtask: LocalStack installed in {} s",
-        started.elapsed().as_secs()
-    );
-    Ok(())
-}
-
-/// The lock was resolved on Python 3.11; other versions may lack wheels for
-/// some pins, and LocalStack releases that need 3.12 are not what we pin.
-/// Only a warning, since a newer Python may still resolve.
-fn warn_unless_python_311() {
-    let version = Command::new("python3")
-        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .unwrap_or_default();
-    if version != "3.11" {
-        eprintln!(
-            "xtask: warning: python3 is {version:?}; the LocalStack lock was resolved for 3.11"
-        );
-    }
 }
 
 /// Returns a healthy LocalStack: the one named by `LOCALSTACK_ENDPOINT` if it
