@@ -2,10 +2,10 @@
 //! `@modelcontextprotocol/server-everything`, by plug-mcp and by the official
 //! TypeScript SDK client, in the same run, side by side.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::run::{cargo, status, step};
+use crate::npm;
+use crate::run::{cargo, step};
 use crate::workspace_root;
 
 const CALLS: &str = "2000";
@@ -14,7 +14,8 @@ const CALLS: &str = "2000";
 pub fn run() -> Result<(), String> {
     let root = workspace_root();
     let support = root.join("crates/plug-mcp/tests/support");
-    let node = install_node(&root, &support)?;
+    let node = root.join("target/mcp-servers/node");
+    npm::install_from_lock(&support, &node, "server-everything, TypeScript SDK")?;
     cargo(&[
         "build",
         "--release",
@@ -102,30 +103,4 @@ fn measure(command: &mut Command) -> Result<Figures, String> {
         p99: field("p99_ms")?,
         rate: field("calls_per_sec")?,
     })
-}
-
-/// `npm ci` of the committed lock into target/mcp-servers/node, unless already done.
-fn install_node(root: &Path, support: &Path) -> Result<PathBuf, String> {
-    let dir = root.join("target/mcp-servers/node");
-    let read = |name: &str| {
-        std::fs::read_to_string(support.join(name)).map_err(|e| format!("{name}: {e}"))
-    };
-    let package = read("package.json")?;
-    let lock = read("package-lock.json")?;
-    let want = format!("{package}{lock}");
-    let stamp = dir.join(".installed");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
-        return Ok(dir);
-    }
-    step("npm ci (server-everything, TypeScript SDK)");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("package.json"), &package).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("package-lock.json"), &lock).map_err(|e| e.to_string())?;
-    status(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir),
-    )?;
-    std::fs::write(&stamp, want).map_err(|e| e.to_string())?;
-    Ok(dir)
 }

@@ -152,11 +152,33 @@ impl Demo {
         Ok(())
     }
 
+    /// Delivers the runs' telemetry and shows what CloudWatch and the audit log hold.
+    pub fn show_telemetry(&self) -> Result<(), String> {
+        self.plugctl(&["telemetry", "flush"])?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let query = format!(
+            r#"{{"Namespace":"plugctl","MetricName":"Invocations","Dimensions":[{{"Name":"Plugin","Value":"aws-deployment-assistant"}},{{"Name":"Skill","Value":"deploy-lambda"}},{{"Name":"ActorType","Value":"agent"}}],"StartTime":{},"EndTime":{},"Period":3600,"Statistics":["Sum"]}}"#,
+            now - 3600,
+            now + 600
+        );
+        println!("CloudWatch metric plugctl/Invocations (Plugin, Skill, ActorType=agent):");
+        print!(
+            "{}",
+            self.output(&["aws", "call", "cloudwatch", "get_metric_statistics", "--params", &query])?
+        );
+        println!("the audit log, one line per run (plugctl audit):");
+        self.plugctl(&["audit"])
+    }
+
     /// Where to look next, and how to do the same against a real account.
     pub fn summary(&self, endpoint: &str) {
         let state = self.state.display();
         println!("\nDone. LocalStack ran at {endpoint} and stops now.");
-        println!("audit log:    {state}/audit.jsonl");
+        println!("audit log:    {state}/audit.jsonl  (PLUGCTL_STATE_DIR={state} plugctl audit --run <id>)");
+        println!("metrics:      CloudWatch namespace plugctl; log events: log group /plugctl/runs, one stream per run");
         println!("run journals: {state}/runs/  (PLUGCTL_STATE_DIR={state} plugctl runs)");
         println!(
             "\nAgainst a real account: unset AWS_ENDPOINT_URL, use your usual credentials, and run"

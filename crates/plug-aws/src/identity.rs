@@ -360,6 +360,13 @@ where
     }
 }
 
+/// The operator's own AWS configuration (the standard chain, no role
+/// assumed): what the runtime uses for its own calls, such as publishing
+/// telemetry, as opposed to the calls a run makes as its actor.
+pub async fn sdk_config(config: &IdentityConfig) -> SdkConfig {
+    load_chain(config).await
+}
+
 async fn load_chain(config: &IdentityConfig) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))

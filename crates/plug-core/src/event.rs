@@ -109,6 +109,10 @@ pub enum EventKind {
         status: Option<u16>,
         /// Wall time.
         duration_ms: u64,
+        /// Who made the call: the run session's principal ARN (from
+        /// GetCallerIdentity when the session was established).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller_arn: Option<String>,
     },
     /// An MCP tool was called.
     McpToolCalled {

@@ -176,6 +176,11 @@ pub enum AwsError {
 pub trait AwsInvoker: Send + Sync {
     /// Performs one call with the run's current identity.
     async fn call(&self, call: &AwsCall) -> Result<AwsResponse, AwsError>;
+
+    /// The principal the calls are made as, when known (for the audit log).
+    fn caller_arn(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Hands out an [`AwsInvoker`] bound to an actor's session. Real implementation: `plug-aws`.

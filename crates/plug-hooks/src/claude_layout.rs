@@ -7,12 +7,11 @@
 //! failing hook as a non-blocking error, so these hooks are best-effort
 //! (`critical: false`); blocking still works through exit 2 or JSON.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
-use plug_manifest::native::model::{Hook, HookHandler};
-use serde::Deserialize;
+use plug_manifest::Severity;
+use plug_manifest::ecosystem::hooks_json;
+use plug_manifest::native::model::Hook;
 
 /// Where a Claude Code plugin keeps its hooks.
 pub const HOOKS_FILE: &str = "hooks/hooks.json";
@@ -42,44 +41,9 @@ pub enum ClaudeHooksError {
     Format(String),
 }
 
-#[derive(Deserialize)]
-struct File {
-    hooks: BTreeMap<String, Vec<Group>>,
-}
-
-#[derive(Deserialize)]
-struct Group {
-    #[serde(default)]
-    matcher: Option<String>,
-    hooks: Vec<Handler>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum Handler {
-    Command {
-        command: String,
-        #[serde(default)]
-        args: Option<Vec<String>>,
-        #[serde(default)]
-        timeout: Option<f64>,
-    },
-    Http {
-        url: String,
-        #[serde(default)]
-        timeout: Option<f64>,
-    },
-}
-
 /// The plugctl event for a Claude Code event, if there is one.
 pub fn plugctl_event(claude_event: &str) -> Option<&'static str> {
-    match claude_event {
-        "PreToolUse" => Some("pre_step"),
-        "PostToolUse" => Some("post_step"),
-        "SessionStart" => Some("pre_skill"),
-        "SessionEnd" => Some("post_skill"),
-        _ => None,
-    }
+    hooks_json::plugctl_event(claude_event).map(|(moment, _)| moment)
 }
 
 /// Reads `<root>/hooks/hooks.json`; `Ok(None)` when the plugin has none.
@@ -95,67 +59,27 @@ pub fn load(root: &Path) -> Result<Option<ClaudeHooks>, ClaudeHooksError> {
     }
 }
 
-/// Parses a `hooks.json` document.
+/// Parses a `hooks.json` document with plug-manifest's parser (the one
+/// `plugctl validate` uses); the first error makes the file unusable.
 pub fn parse(text: &str) -> Result<ClaudeHooks, ClaudeHooksError> {
-    let file: File =
-        serde_json::from_str(text).map_err(|e| ClaudeHooksError::Format(e.to_string()))?;
-    let mut hooks = Vec::new();
-    let mut ignored_events = Vec::new();
-    for (claude_event, groups) in file.hooks {
-        let Some(event) = plugctl_event(&claude_event) else {
-            ignored_events.push(claude_event);
-            continue;
-        };
-        for group in groups {
-            for handler in group.hooks {
-                hooks.push(hook(event, group.matcher.clone(), handler));
-            }
-        }
+    let (file, findings) = hooks_json::parse_hooks_json(text, HOOKS_FILE);
+    if let Some(error) = findings.iter().find(|f| f.severity == Severity::Error) {
+        let (line, column) = error.line_col();
+        return Err(ClaudeHooksError::Format(format!(
+            "{line}:{column}: {}",
+            error.message
+        )));
     }
     Ok(ClaudeHooks {
-        hooks,
-        ignored_events,
+        hooks: file.hooks,
+        ignored_events: file.ignored_events,
     })
-}
-
-fn hook(event: &str, matcher: Option<String>, handler: Handler) -> Hook {
-    let seconds = |t: Option<f64>| {
-        t.filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
-    };
-    let (handler, timeout) = match handler {
-        // Claude Code's command without `args` is a shell line: the format declares the shell.
-        Handler::Command {
-            command,
-            args: None,
-            timeout,
-        } => (HookHandler::Shell { command }, seconds(timeout)),
-        Handler::Command {
-            command,
-            args: Some(args),
-            timeout,
-        } => (
-            HookHandler::Exec {
-                argv: std::iter::once(command).chain(args).collect(),
-            },
-            seconds(timeout),
-        ),
-        Handler::Http { url, timeout } => (HookHandler::Http { url }, seconds(timeout)),
-    };
-    Hook {
-        event: event.to_owned(),
-        handler,
-        critical: Some(false),
-        timeout,
-        matcher,
-        span: (0, 0).into(),
-        event_span: (0, 0).into(),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn maps_claude_events_onto_plugctl_moments() {

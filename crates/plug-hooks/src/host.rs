@@ -114,6 +114,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct ProcessHookHost {
     inner: Arc<Inner>,
+    /// Receives a `hook_ran` event per hook that ran.
+    telemetry: Option<Arc<dyn plug_core::ports::TelemetrySink>>,
 }
 
 impl std::fmt::Debug for ProcessHookHost {
@@ -154,7 +156,15 @@ impl ProcessHookHost {
                 read_paths,
                 http: HttpClient::default(),
             }),
+            telemetry: None,
         })
+    }
+
+    /// Records a `hook_ran` event for every hook that runs.
+    #[must_use]
+    pub fn with_telemetry(mut self, sink: Arc<dyn plug_core::ports::TelemetrySink>) -> Self {
+        self.telemetry = Some(sink);
+        self
     }
 
     /// A host for a loaded plugin: its hooks, with its skills' sensitive params
@@ -234,8 +244,32 @@ impl ProcessHookHost {
 #[async_trait]
 impl HookHost for ProcessHookHost {
     async fn dispatch(&self, input: &HookInput) -> Result<HookDecision, HookError> {
-        combine(&self.run(input).await)
+        let reports = self.run(input).await;
+        if let Some(telemetry) = &self.telemetry {
+            for report in &reports {
+                telemetry.record(hook_ran(input, report));
+            }
+        }
+        combine(&reports)
     }
+}
+
+/// The audit event of one hook run.
+fn hook_ran(input: &HookInput, report: &HookReport) -> plug_core::event::RunEvent {
+    let outcome = match report.verdict {
+        Verdict::Allowed => "ok",
+        Verdict::Blocked { .. } => "blocked",
+        Verdict::Failed { .. } => "failed",
+    };
+    plug_core::event::RunEvent::now(
+        input.run_id.clone(),
+        plug_core::event::EventKind::HookRan {
+            hook_event: report.event.clone(),
+            handler: report.handler.clone(),
+            outcome: outcome.to_owned(),
+            duration_ms: report.duration_ms,
+        },
+    )
 }
 
 fn prepare(index: usize, hook: Hook) -> Result<Prepared, HostError> {
@@ -320,10 +354,6 @@ impl Inner {
         object: &Map<String, Value>,
         timeout: Duration,
     ) -> Ran {
-        let launch = match launch_for(handler, &self.root) {
-            Ok(launch) => launch,
-            Err(e) => return Ran::not_started(e),
-        };
         let temp_root = self
             .config
             .temp_root
@@ -354,6 +384,11 @@ impl Inner {
             temp_dir: workdir.path(),
             readable,
         });
+        // After the environment: `${VAR}` in an exec-form command expands from what the hook sees.
+        let launch = match launch_for(handler, &self.root, &env) {
+            Ok(launch) => launch,
+            Err(e) => return Ran::not_started(e),
+        };
         let sandbox = self.config.landlock.then(|| SandboxPolicy {
             read: self.read_paths.clone(),
             write: SYSTEM_WRITE_PATHS

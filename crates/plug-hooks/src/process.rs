@@ -29,8 +29,21 @@ pub(crate) struct Launch {
 /// Turns a handler into a program and arguments. File handlers and relative
 /// programs are resolved inside the plugin root (symlinks included), again at
 /// run time, since the tree may have changed since validation.
-pub(crate) fn launch_for(handler: &HookHandler, root: &Path) -> Result<Launch, String> {
-    let substitute = |s: &str| s.replace("${CLAUDE_PLUGIN_ROOT}", &root.to_string_lossy());
+///
+/// In exec form, `${VAR}` and `${VAR:-default}` expand from `env`, the
+/// environment the hook gets (which has `CLAUDE_PLUGIN_ROOT`), word by word,
+/// so a value never splits into more arguments; a name it lacks is kept as written.
+pub(crate) fn launch_for(
+    handler: &HookHandler,
+    root: &Path,
+    env: &[(String, OsString)],
+) -> Result<Launch, String> {
+    let lookup = |name: &str| {
+        env.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+    };
+    let substitute = |s: &str| plug_manifest::ecosystem::vars::expand_known(s, lookup);
     match handler {
         HookHandler::File { path } => Ok(Launch {
             program: resolve_inside(root, path).map_err(|e| e.to_string())?,

@@ -39,6 +39,27 @@ pub(crate) fn object<'n>(
     what: &'static str,
     known: &[&str],
 ) -> Option<Obj<'n>> {
+    object_with(f, node, what, known, Unknown::Error)
+}
+
+/// How a mapping's unknown keys are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unknown {
+    /// As errors: the format is ours and strict.
+    Error,
+    /// As warnings: the host ignores keys it does not know.
+    Warning,
+}
+
+/// Reads `node` as a mapping of `what`, reporting repeated keys as errors and
+/// unknown keys as `unknown` says.
+pub(crate) fn object_with<'n>(
+    f: &mut Findings,
+    node: &'n Node,
+    what: &'static str,
+    known: &[&str],
+    unknown: Unknown,
+) -> Option<Obj<'n>> {
     let Some(entries) = node.as_map() else {
         f.error(
             node.span,
@@ -60,12 +81,13 @@ pub(crate) fn object<'n>(
             let help = did_you_mean(name, known.iter().copied());
             let fields = known.join(", ");
             let help = help.or_else(|| Some(format!("known fields: {fields}")));
-            f.error_with_help(
-                key.span,
-                Code::UnknownField,
-                format!("unknown field `{name}` in {what}"),
-                help,
-            );
+            let message = format!("unknown field `{name}` in {what}");
+            match unknown {
+                Unknown::Error => f.error_with_help(key.span, Code::UnknownField, message, help),
+                Unknown::Warning => {
+                    f.warning_with_help(key.span, Code::UnknownField, message, help);
+                }
+            }
         }
         if entries[..i].iter().any(|(k, _)| k.as_str() == Some(name)) {
             f.error(
@@ -275,26 +297,35 @@ pub(crate) fn duration(f: &mut Findings, node: &Node, key: &str) -> Option<Durat
 
 /// Checks a name against kebab-case (`^[a-z0-9]+(-[a-z0-9]+)*$`, at most 64 characters).
 pub(crate) fn check_kebab(f: &mut Findings, name: &Spanned<String>, what: &str) {
-    let n = &name.value;
-    let ok = !n.is_empty()
-        && n.len() <= 64
-        && n.split('-').all(|part| {
+    if let Some(why) = kebab_problem(&name.value) {
+        f.error(
+            name.span,
+            Code::InvalidName,
+            format!("{what} name `{}` {why}", name.value),
+        );
+    }
+}
+
+/// Why `name` is not kebab-case of at most 64 characters (the Agent Skills
+/// rule: `[a-z0-9-]`, no leading, trailing or double hyphen), if it is not.
+pub(crate) fn kebab_problem(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.split('-').all(|part| {
             !part.is_empty()
                 && part
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         });
-    if !ok {
-        let why = if n.len() > 64 {
-            format!("is {} characters long; the limit is 64", n.len())
-        } else {
-            "is not kebab-case (lowercase letters, digits and single hyphens)".to_owned()
-        };
-        f.error(
-            name.span,
-            Code::InvalidName,
-            format!("{what} name `{n}` {why}"),
-        );
+    match ok {
+        true => None,
+        false if name.len() > 64 => Some(format!(
+            "is {} characters long; the limit is 64",
+            name.len()
+        )),
+        false => {
+            Some("is not kebab-case (lowercase letters, digits and single hyphens)".to_owned())
+        }
     }
 }
 

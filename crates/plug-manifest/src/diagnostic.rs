@@ -95,6 +95,21 @@ codes! {
     NotAPlugin => "not-a-plugin", "A file or folder with no plugin manifest.";
     UndeclaredPermission => "undeclared-permission", "An IAM action a step implies that the manifest does not declare for the skill.";
     AwsCall => "aws-call", "An `aws_api` call the AWS service models reject (unknown service, operation or member; missing member).";
+    UnknownPermission => "unknown-permission", "A declared IAM action that no AWS service has (with the closest one), or a wildcard that matches no action.";
+    UnusedPermission => "unused-permission", "A declared IAM action that no `aws_api` or `wait_for` step of the skill needs.";
+    JsonSyntax => "json-syntax", "The file is not valid JSON.";
+    FrontMatterSyntax => "front-matter-syntax", "The YAML front matter of a Markdown file does not parse: the host drops the skill or command, or loads the agent with every field dropped.";
+    MissingFrontMatter => "missing-front-matter", "A `SKILL.md`, command or agent file without `---` front matter.";
+    NameFolderMismatch => "name-folder-mismatch", "A skill whose name differs from the folder it lives in.";
+    DescriptionLength => "description-length", "A description that is empty or longer than 1,024 characters.";
+    UnquotedPluginRoot => "unquoted-plugin-root", "A shell hook command with `${CLAUDE_PLUGIN_ROOT}` outside double quotes, which breaks when the path has a space.";
+    McpMissingType => "mcp-missing-type", "An MCP server with `url` but no `type`.";
+    MarketplaceMismatch => "marketplace-mismatch", "A marketplace entry whose name or folder does not match its plugin.";
+    VersionMismatch => "version-mismatch", "A marketplace entry whose version differs from its plugin's manifest.";
+    Unsupported => "unsupported", "Something the host runs but plugctl does not (it is skipped).";
+    SchemaMismatch => "schema-mismatch", "An Agent Plugins file whose `$schema` is missing or not the 1.0 schema.";
+    DuplicateFile => "duplicate-file", "A file the host loads by default that the manifest lists again.";
+    PathStyle => "path-style", "A manifest path that does not start with `./`, as the hosts expect.";
 }
 
 impl fmt::Display for Code {
@@ -240,6 +255,8 @@ pub struct Findings {
     file: Arc<SourceFile>,
     /// Everything found so far, across files.
     pub list: Vec<Finding>,
+    /// While set, errors are recorded as warnings (see [`Findings::warnings_only`]).
+    lenient: bool,
 }
 
 impl Findings {
@@ -248,7 +265,17 @@ impl Findings {
         Findings {
             file,
             list: Vec::new(),
+            lenient: false,
         }
+    }
+
+    /// Runs `decode` with every error it records lowered to a warning: for
+    /// fields a host reads leniently, where a mistake costs a feature, not the plugin.
+    pub fn warnings_only<R>(&mut self, decode: impl FnOnce(&mut Findings) -> R) -> R {
+        let before = std::mem::replace(&mut self.lenient, true);
+        let result = decode(self);
+        self.lenient = before;
+        result
     }
 
     /// The file being decoded.
@@ -264,6 +291,17 @@ impl Findings {
     /// Records a warning.
     pub fn warning(&mut self, span: SourceSpan, code: Code, message: impl Into<String>) {
         self.push(span, Severity::Warning, code, message.into(), None);
+    }
+
+    /// Records a warning with a suggestion.
+    pub fn warning_with_help(
+        &mut self,
+        span: SourceSpan,
+        code: Code,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.push(span, Severity::Warning, code, message.into(), help);
     }
 
     /// Records an error with a suggestion.
@@ -285,6 +323,11 @@ impl Findings {
         message: String,
         help: Option<String>,
     ) {
+        let severity = if self.lenient {
+            Severity::Warning
+        } else {
+            severity
+        };
         self.list.push(Finding {
             file: self.file.clone(),
             span,

@@ -4,9 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::load::LoadedSkill;
 use crate::load::Plugin;
 use crate::native::ImplicitParam;
-use crate::native::model::{Action, CommandLine, ConfigValue, Hook, McpServer, Param, Step};
+use crate::native::model::{
+    Action, CommandLine, ConfigValue, Hook, Instructions, McpServer, Param, PluginFormat, Step,
+};
 
 /// A plugin as `inspect` reports it.
 #[derive(Debug, Serialize)]
@@ -25,6 +28,19 @@ pub struct PluginSummary {
     pub hooks: Vec<HookSummary>,
     /// Operator configuration values.
     pub config: Vec<ConfigSummary>,
+    /// The format it was read from (omitted for plugctl's own).
+    #[serde(skip_serializing_if = "is_native")]
+    pub format: PluginFormat,
+    /// Slash commands of a host-format plugin.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<Instructions>,
+    /// Subagents of a host-format plugin.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<Instructions>,
+}
+
+fn is_native(format: &PluginFormat) -> bool {
+    format.is_native()
 }
 
 /// One skill.
@@ -44,7 +60,13 @@ pub struct SkillSummary {
     pub implicit_params: Vec<ImplicitParam>,
     /// Steps in order.
     pub steps: Vec<StepSummary>,
+    /// For an instructions-only skill (`SKILL.md`): its file and front matter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<Instructions>,
 }
+
+/// The kind shown for a `SKILL.md` skill, which has instructions and no steps.
+pub const INSTRUCTIONS_KIND: &str = "instructions";
 
 /// One step, in a line.
 #[derive(Debug, Serialize)]
@@ -90,22 +112,7 @@ pub struct ConfigSummary {
 /// Summarises a loaded plugin; `supplied` are the operator's `--set` names.
 pub fn summarize(plugin: &Plugin, supplied: &BTreeMap<String, String>) -> Option<PluginSummary> {
     let manifest = plugin.manifest.as_ref()?;
-    let skills = plugin
-        .skills
-        .iter()
-        .filter_map(|loaded| {
-            let skill = loaded.skill.as_ref()?;
-            Some(SkillSummary {
-                name: skill.name.value.clone(),
-                kind: skill.kind.clone(),
-                description: skill.description.clone(),
-                required_permissions: loaded.required_permissions.clone(),
-                params: skill.params.clone(),
-                implicit_params: loaded.implicit_params.clone(),
-                steps: skill.steps.iter().map(step_summary).collect(),
-            })
-        })
-        .collect();
+    let skills = plugin.skills.iter().filter_map(skill_summary).collect();
     Some(PluginSummary {
         name: manifest.name.value.clone(),
         version: manifest.version.as_ref().map(ToString::to_string),
@@ -129,6 +136,35 @@ pub fn summarize(plugin: &Plugin, supplied: &BTreeMap<String, String>) -> Option
                 supplied: supplied.contains_key(name),
             })
             .collect(),
+        format: manifest.format,
+        commands: manifest.commands.clone(),
+        agents: manifest.agents.clone(),
+    })
+}
+
+fn skill_summary(loaded: &LoadedSkill) -> Option<SkillSummary> {
+    if let Some(instructions) = &loaded.instructions {
+        return Some(SkillSummary {
+            name: instructions.name.clone(),
+            kind: INSTRUCTIONS_KIND.to_owned(),
+            description: instructions.description.clone(),
+            required_permissions: Vec::new(),
+            params: Vec::new(),
+            implicit_params: Vec::new(),
+            steps: Vec::new(),
+            instructions: Some(instructions.clone()),
+        });
+    }
+    let skill = loaded.skill.as_ref()?;
+    Some(SkillSummary {
+        name: skill.name.value.clone(),
+        kind: skill.kind.clone(),
+        description: skill.description.clone(),
+        required_permissions: loaded.required_permissions.clone(),
+        params: skill.params.clone(),
+        implicit_params: loaded.implicit_params.clone(),
+        steps: skill.steps.iter().map(step_summary).collect(),
+        instructions: None,
     })
 }
 

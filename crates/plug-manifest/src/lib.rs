@@ -8,6 +8,7 @@
 
 pub mod decode;
 pub mod diagnostic;
+pub mod ecosystem;
 pub mod inspect;
 pub mod load;
 pub mod native;

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Finding, Findings, Severity, SourceFile};
-use crate::native::model::{Manifest, Skill};
+use crate::ecosystem::{Detected, detect, detect_preferring};
+use crate::native::model::{Instructions, Manifest, Skill};
 use crate::native::{
     ImplicitParam, check_plugin, decode_manifest, decode_skill, skill_placeholders,
 };
@@ -13,11 +14,14 @@ use crate::yaml::{self, Node};
 /// The manifest file names looked for in a plugin folder, in order.
 pub const MANIFEST_NAMES: &[&str] = &["plugin.yaml", "plugin.yml"];
 
+/// What `load_plugin` looks for, for messages.
+const LOOKED_FOR: &str = "plugin.yaml, .claude-plugin/plugin.json, .codex-plugin/plugin.json, .cursor-plugin/plugin.json, plugin.json, or a folder with skills/*/SKILL.md, hooks/hooks.json or .mcp.json";
+
 /// Why a plugin could not be read at all (as opposed to read with findings).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The path names no plugin.
-    #[error("{0}: no plugin here (looked for {names})", names = MANIFEST_NAMES.join(" or "))]
+    #[error("{0}: no plugin here (looked for {LOOKED_FOR})")]
     NoManifest(PathBuf),
     /// The file or folder could not be read.
     #[error("{path}: {source}")]
@@ -55,6 +59,9 @@ pub struct LoadedSkill {
     pub implicit_params: Vec<ImplicitParam>,
     /// The IAM actions the manifest declares for it.
     pub required_permissions: Vec<String>,
+    /// For an instructions-only skill (an Agent Skills `SKILL.md`): what it
+    /// holds. `skill` is then `None`, since there are no steps to run.
+    pub instructions: Option<Instructions>,
 }
 
 impl Plugin {
@@ -67,7 +74,13 @@ impl Plugin {
 }
 
 /// Loads a plugin from its folder or its manifest file.
+///
+/// A folder is read in plugctl's own format when it has a `plugin.yaml`,
+/// else in the first host format detected (see [`crate::ecosystem`]).
 pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
+    if let Some((root, detected)) = host_format(path)? {
+        return crate::ecosystem::load(&root, &detected);
+    }
     let manifest_path = find_manifest(path)?;
     let io = |source| LoadError::Io {
         path: manifest_path.clone(),
@@ -84,6 +97,43 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         display_name(path, &manifest_path),
         text,
     ))
+}
+
+/// The host-format plugin `path` names, if it names one: a folder without
+/// `plugin.yaml`, or a host format's `plugin.json` itself.
+fn host_format(path: &Path) -> Result<Option<(PathBuf, Detected)>, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = path.metadata().map_err(io)?;
+    if meta.is_dir() {
+        let native = MANIFEST_NAMES.iter().any(|n| path.join(n).is_file());
+        return Ok((!native)
+            .then(|| detect(path).map(|d| (path.to_path_buf(), d)))
+            .flatten());
+    }
+    if path.file_name().is_none_or(|n| n != "plugin.json") {
+        return Ok(None);
+    }
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let dot_folder = parent
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("-plugin"));
+    let (root, named) = match &dot_folder {
+        Some(folder) => (
+            parent.parent().unwrap_or(Path::new(".")),
+            format!("{folder}/plugin.json"),
+        ),
+        None => (parent, "plugin.json".to_owned()),
+    };
+    let root = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
+    Ok(detect_preferring(root, Some(&named)).map(|d| (root.to_path_buf(), d)))
 }
 
 fn find_manifest(path: &Path) -> Result<PathBuf, LoadError> {
@@ -189,6 +239,7 @@ fn load_skill(
                     skill: None,
                     implicit_params: Vec::new(),
                     required_permissions: Vec::new(),
+                    instructions: None,
                 },
                 f.list,
             )
@@ -224,6 +275,7 @@ pub fn load_skill_text(
             skill,
             implicit_params,
             required_permissions: Vec::new(),
+            instructions: None,
         },
         sorted(f.list),
     )

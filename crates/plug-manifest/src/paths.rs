@@ -22,19 +22,10 @@ pub enum PathError {
 /// `../x` is refused even when it does not exist), then on the canonical path,
 /// which catches symlinks pointing out of the root.
 pub fn resolve_inside(root: &Path, relative: &str) -> Result<PathBuf, PathError> {
-    let candidate = Path::new(relative);
-    let mut depth = 0usize;
-    for component in candidate.components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir if depth > 0 => depth -= 1,
-            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                return Err(PathError::OutsideRoot(relative.to_owned()));
-            }
-        }
+    if !lexically_inside(relative) {
+        return Err(PathError::OutsideRoot(relative.to_owned()));
     }
-    let joined = root.join(candidate);
+    let joined = root.join(relative);
     // A dangling symlink fails here too: it names nothing that can be read.
     let canonical = joined
         .canonicalize()
@@ -44,6 +35,21 @@ pub fn resolve_inside(root: &Path, relative: &str) -> Result<PathBuf, PathError>
     } else {
         Err(PathError::SymlinkEscape(relative.to_owned()))
     }
+}
+
+/// Whether `relative` stays below its base without touching the disk: no
+/// absolute path, and no `..` that climbs above the start.
+pub fn lexically_inside(relative: &str) -> bool {
+    let mut depth = 0usize;
+    for component in Path::new(relative).components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use plug_manifest::ecosystem::{front_matter, hooks_json, json, mcp_json, vars};
 use plug_manifest::load::load_skill_text;
-use plug_manifest::{Code, placeholder, yaml};
+use plug_manifest::{Code, Finding, placeholder, yaml};
 use proptest::prelude::*;
 
 const SEED_SKILL: &str =
@@ -79,6 +80,108 @@ proptest! {
         let (_, findings) = load_skill_text(None, None, PathBuf::from("s.yaml"), text);
         let hit = findings.iter().any(|f| f.code == Code::UnknownField && f.line_col() == (target + 1, key_start + 1));
         prop_assert!(hit, "line {}: {:?}", target + 1, findings.iter().map(|f| f.to_record().to_string()).collect::<Vec<_>>());
+    }
+}
+
+/// Markdown with front-matter-shaped pieces: fences, keys, colons, quotes, lists.
+fn markdownish() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("---\n".to_owned()),
+        Just("name: a\n".to_owned()),
+        Just("description: ".to_owned()),
+        Just(": ".to_owned()),
+        Just("\"".to_owned()),
+        Just("  - x\n".to_owned()),
+        Just("[link](ref/a.md)".to_owned()),
+        Just("```\n".to_owned()),
+        Just("\r\n".to_owned()),
+        Just("\u{feff}".to_owned()),
+        Just("é".to_owned()),
+        "[ -~]{0,8}",
+    ];
+    prop::collection::vec(token, 0..40).prop_map(|tokens| tokens.concat())
+}
+
+/// JSON-shaped text for the hooks and MCP files.
+fn jsonish() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just(",".to_owned()),
+        Just(":".to_owned()),
+        Just("\"hooks\"".to_owned()),
+        Just("\"mcpServers\"".to_owned()),
+        Just("\"PreToolUse\"".to_owned()),
+        Just("\"type\"".to_owned()),
+        Just("\"command\"".to_owned()),
+        Just("\"url\"".to_owned()),
+        Just("\"${CLAUDE_PLUGIN_ROOT}/x\"".to_owned()),
+        Just("\"\\u00e9\"".to_owned()),
+        Just("12".to_owned()),
+        Just("true".to_owned()),
+        "[ -~é]{0,6}",
+    ];
+    prop::collection::vec(token, 0..50).prop_map(|tokens| tokens.concat())
+}
+
+fn spans_inside(findings: &[Finding], text: &str) -> Result<(), TestCaseError> {
+    for finding in findings {
+        let (start, end) = (
+            finding.span.offset(),
+            finding.span.offset() + finding.span.len(),
+        );
+        prop_assert!(
+            end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end),
+            "{:?}",
+            finding.to_record()
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn front_matter_never_panics_and_spans_stay_in_the_file(text in markdownish()) {
+        match front_matter::parse(&text) {
+            Ok((node, body)) => {
+                prop_assert!(body <= text.len());
+                check_spans(&node, &text)?;
+            }
+            Err(front_matter::FrontMatterError::Syntax(e)) => {
+                prop_assert!(e.span.offset() <= text.len() && text.is_char_boundary(e.span.offset()));
+            }
+            Err(_) => {}
+        }
+    }
+
+    #[test]
+    fn hooks_and_mcp_files_never_panic_and_locate_every_finding(text in jsonish()) {
+        if let Ok(node) = json::parse_json(&text) {
+            check_spans(&node, &text)?;
+        }
+        let (_, findings) = hooks_json::parse_hooks_json(&text, "hooks.json");
+        spans_inside(&findings, &text)?;
+        let (_, findings) = mcp_json::parse_mcp_json(&text, ".mcp.json");
+        spans_inside(&findings, &text)?;
+    }
+
+    /// Expanding with every name known gives text without references; with
+    /// none known, only references with a default can be expanded.
+    #[test]
+    fn expansion_replaces_every_reference(text in "[ -~]{0,30}") {
+        let opening = "${";
+        if let Ok(expanded) = vars::expand(&text, |_| Some("v".to_owned())) {
+            prop_assert!(!expanded.contains(opening), "{}", expanded);
+        }
+        let none = vars::expand(&text, |_| None);
+        let refs = vars::references(&text);
+        if refs.iter().any(|r| r.default.is_none()) {
+            prop_assert!(none.is_err());
+        }
     }
 }
 

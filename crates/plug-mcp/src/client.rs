@@ -13,12 +13,13 @@ use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest, JsonObject,
     ListPromptsRequest, ListResourcesRequest, ListToolsRequest, PaginatedRequestParams,
     PingRequest, Prompt, ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams,
-    ReadResourceResult, Resource, ServerResult, Tool,
+    ReadResourceResult, RequestId, Resource, ServerResult, Tool,
 };
 use rmcp::service::{
     ClientLifecycleMode, ClientServiceExt, Peer, PeerRequestOptions, RoleClient, RunningService,
 };
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ServiceError, ServiceExt};
 use serde::Serialize;
@@ -26,7 +27,9 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::elicitation::ElicitFn;
 use crate::error::McpError;
+use crate::http_faults::{FaultWatch, StreamFaults};
 use crate::progress::{PlugHandler, ProgressFn, ProgressRouter};
 use crate::secret::Secret;
 use crate::sigv4::{SigV4Client, Signer};
@@ -65,6 +68,8 @@ pub struct McpClient {
     service: Mutex<Option<RunningService<RoleClient, PlugHandler>>>,
     progress: ProgressRouter,
     child: Option<ChildHandle>,
+    /// Why HTTP answers broke off, by request (HTTP only).
+    faults: Option<Arc<StreamFaults>>,
     timeout: Duration,
     summary: ServerSummary,
 }
@@ -95,13 +100,31 @@ impl McpClient {
         spec: &ServerSpec,
         credentials: Option<SharedCredentialsProvider>,
     ) -> Result<McpClient, McpError> {
-        let handler = PlugHandler::new(ProtocolVersion::LATEST_WITH_INITIALIZE);
+        McpClient::connect_with(spec, credentials, None).await
+    }
+
+    /// Like [`McpClient::connect`], announcing form-mode elicitation and
+    /// handing the server's requests to `elicitation` when given.
+    pub async fn connect_with(
+        spec: &ServerSpec,
+        credentials: Option<SharedCredentialsProvider>,
+        elicitation: Option<ElicitFn>,
+    ) -> Result<McpClient, McpError> {
+        let handler = PlugHandler::new(
+            &spec.name,
+            ProtocolVersion::LATEST_WITH_INITIALIZE,
+            elicitation,
+        );
         let progress = handler.progress.clone();
         let unreachable = |reason: String| McpError::Unreachable {
             server: spec.name.clone(),
             reason,
         };
-        let (running, child) = match &spec.transport {
+        let failed = |error: StartError| match error {
+            StartError::Refused(challenge) => McpError::unauthorized(&spec.name, &challenge),
+            StartError::Failed(reason) => unreachable(reason),
+        };
+        let (running, child, faults) = match &spec.transport {
             TransportSpec::Stdio {
                 program,
                 args,
@@ -110,23 +133,33 @@ impl McpClient {
             } => {
                 let process = stdio::spawn(program, args, env, cwd, spec.max_message_bytes)
                     .map_err(|e| unreachable(format!("cannot start `{program}`: {e}")))?;
-                let transport = (process.stdout, process.stdin);
+                // GuardedStdout enforces the bound and says so; rmcp's own
+                // line limit (16 MiB by default) would silently drop a longer
+                // line and leave its call to time out, so it only backs it up.
+                let transport =
+                    AsyncRwTransport::<RoleClient, _, _>::new(process.stdout, process.stdin)
+                        .with_max_line_length(spec.max_message_bytes.saturating_add(LINE_SLACK));
                 let handle = process.handle;
                 match handshake(spec, handler, transport).await {
-                    Ok(running) => (running, Some(handle)),
-                    Err(reason) => {
+                    Ok(running) => (running, Some(handle), None),
+                    Err(StartError::Failed(reason)) => {
                         let end = handle.describe_end().await;
                         handle.shutdown().await;
                         return Err(unreachable(format!("{reason}; {end}")));
+                    }
+                    Err(refused) => {
+                        handle.shutdown().await;
+                        return Err(failed(refused));
                     }
                 }
             }
             TransportSpec::Http { url } => {
                 install_crypto_provider();
-                let running = connect_http(spec, url, handler, credentials)
+                let faults = Arc::new(StreamFaults::default());
+                let running = connect_http(spec, url, handler, credentials, faults.clone())
                     .await
-                    .map_err(unreachable)?;
-                (running, None)
+                    .map_err(failed)?;
+                (running, None, Some(faults))
             }
         };
         let peer = running.peer().clone();
@@ -137,6 +170,7 @@ impl McpClient {
             service: Mutex::new(Some(running)),
             progress,
             child,
+            faults,
             timeout: spec.timeout,
             summary,
         })
@@ -179,7 +213,7 @@ impl McpClient {
             .await;
         let handle = match handle {
             Ok(h) => h,
-            Err(e) => return Err(self.explain(e).await),
+            Err(e) => return Err(self.explain(e, None).await),
         };
         let token = handle.progress_token.clone();
         if let Some(callback) = &options.progress {
@@ -191,7 +225,7 @@ impl McpClient {
         let outcome = tokio::select! {
             answer = handle.await_response() => answer,
             () = cancel.cancelled() => {
-                let note = CancelledNotificationParam::new(Some(id), Some("cancelled by caller".to_owned()));
+                let note = CancelledNotificationParam::new(Some(id.clone()), Some("cancelled by caller".to_owned()));
                 let _ = self.peer.notify_cancelled(note).await;
                 Err(ServiceError::Cancelled { reason: None })
             }
@@ -199,12 +233,17 @@ impl McpClient {
         self.progress.unregister(&token);
         match outcome {
             Ok(answer) => Ok(answer),
-            Err(e) => Err(self.explain(e).await),
+            Err(e) => Err(self.explain(e, Some(&id)).await),
         }
     }
 
-    /// Maps an rmcp error, saying why a stdio server went away.
-    async fn explain(&self, error: ServiceError) -> McpError {
+    /// Maps an rmcp error, saying why a stdio server went away or why the
+    /// HTTP answer to request `id` broke off.
+    async fn explain(&self, error: ServiceError, id: Option<&RequestId>) -> McpError {
+        let fault = self.faults.as_ref().zip(id).and_then(|(f, id)| f.take(id));
+        if let Some(cause) = fault {
+            return McpError::Protocol(format!("server `{}`: {cause}", self.server));
+        }
         let mapped = McpError::from_service(&self.server, error);
         if let (McpError::Closed { server, .. }, Some(child)) = (&mapped, &self.child) {
             let reason = child.describe_end().await;
@@ -360,6 +399,9 @@ impl McpClient {
     }
 }
 
+/// How far past `max_message_bytes` rmcp's line limit sits, so the guard always trips first.
+const LINE_SLACK: usize = 4096;
+
 /// A server that keeps handing out cursors is broken; stop following it.
 const MAX_PAGES: usize = 1000;
 
@@ -409,12 +451,26 @@ fn summarize(peer: &Peer<RoleClient>) -> ServerSummary {
     }
 }
 
+/// Why a connection could not be set up.
+enum StartError {
+    /// The server answered 401 or 403, with this `WWW-Authenticate` challenge.
+    Refused(String),
+    /// Anything else, said for a human.
+    Failed(String),
+}
+
+impl From<String> for StartError {
+    fn from(reason: String) -> StartError {
+        StartError::Failed(reason)
+    }
+}
+
 /// Runs the lifecycle the spec asks for, bounded by the server's timeout.
 async fn handshake<T, E, A>(
     spec: &ServerSpec,
     handler: PlugHandler,
     transport: T,
-) -> Result<RunningService<RoleClient, PlugHandler>, String>
+) -> Result<RunningService<RoleClient, PlugHandler>, StartError>
 where
     T: rmcp::transport::IntoTransport<RoleClient, E, A>,
     E: std::error::Error + Send + Sync + 'static,
@@ -433,11 +489,14 @@ where
     };
     match tokio::time::timeout(spec.startup_timeout, started).await {
         Ok(Ok(running)) => Ok(running),
-        Ok(Err(e)) => Err(format!("handshake failed: {e}")),
-        Err(_) => Err(format!(
+        Ok(Err(e)) => match e.auth_challenge() {
+            Some(challenge) => Err(StartError::Refused(challenge.to_owned())),
+            None => Err(StartError::Failed(format!("handshake failed: {e}"))),
+        },
+        Err(_) => Err(StartError::Failed(format!(
             "no handshake answer within {:?}",
             spec.startup_timeout
-        )),
+        ))),
     }
 }
 
@@ -446,14 +505,18 @@ async fn connect_http(
     url: &str,
     handler: PlugHandler,
     credentials: Option<SharedCredentialsProvider>,
-) -> Result<RunningService<RoleClient, PlugHandler>, String> {
+    faults: Arc<StreamFaults>,
+) -> Result<RunningService<RoleClient, PlugHandler>, StartError> {
     let http = reqwest_rmcp::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         // A redirect would re-send signed requests and API keys elsewhere.
         .redirect(reqwest_rmcp::redirect::Policy::none())
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
-    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+    // The same bound as a stdio line: on one JSON body and on one SSE event.
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned())
+        .max_json_response_size(spec.max_message_bytes)
+        .max_sse_event_size(spec.max_message_bytes);
     match &spec.auth {
         AuthSpec::None => {}
         AuthSpec::ApiKey { header, source } => {
@@ -479,12 +542,13 @@ async fn connect_http(
         }
         AuthSpec::Iam { service, region } => {
             let signer = signer(service, region.as_deref(), credentials).await?;
-            let client = SigV4Client::new(http, Arc::new(signer));
+            let client = FaultWatch::new(SigV4Client::new(http, Arc::new(signer)), faults);
             let transport = StreamableHttpClientTransport::with_client(client, config);
             return handshake(spec, handler, transport).await;
         }
     }
-    let transport = StreamableHttpClientTransport::with_client(http, config);
+    let transport =
+        StreamableHttpClientTransport::with_client(FaultWatch::new(http, faults), config);
     handshake(spec, handler, transport).await
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use plug_core::ports::ToolError;
 use rmcp::ServiceError;
+use rmcp::transport::streamable_http_client::StreamableHttpError;
 
 /// Why an MCP operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -35,6 +36,16 @@ pub enum McpError {
         /// What is known about why (exit status, last stderr lines).
         reason: String,
     },
+    /// The server refused plugctl's credentials (HTTP 401 or 403).
+    #[error(
+        "MCP server `{server}` refused the credentials (HTTP 401/403; challenge: {challenge}); plugctl authenticates with `auth: iam` (SigV4) or `auth: api_key`, not OAuth"
+    )]
+    Unauthorized {
+        /// The server.
+        server: String,
+        /// The server's `WWW-Authenticate` challenge (no secret: it names the realm, scopes, metadata URL).
+        challenge: String,
+    },
     /// The call took longer than its timeout (the server was sent `notifications/cancelled`).
     #[error("MCP call timed out after {0:?}")]
     Timeout(Duration),
@@ -52,8 +63,24 @@ impl McpError {
         matches!(self, McpError::Unreachable { .. } | McpError::Closed { .. })
     }
 
+    /// A refusal, keeping a bounded prefix of the server's challenge.
+    pub(crate) fn unauthorized(server: &str, challenge: &str) -> McpError {
+        McpError::Unauthorized {
+            server: server.to_owned(),
+            challenge: challenge.chars().take(300).collect(),
+        }
+    }
+
     /// Maps an rmcp error of a request to `server`.
     pub(crate) fn from_service(server: &str, error: ServiceError) -> McpError {
+        if let Some(challenge) = error.auth_challenge() {
+            return McpError::unauthorized(server, challenge);
+        }
+        if let Some(max_size) = body_too_large(&error) {
+            return McpError::Protocol(format!(
+                "server `{server}`: server sent a message larger than {max_size} bytes"
+            ));
+        }
         match error {
             ServiceError::McpError(data) => {
                 McpError::Protocol(format!("JSON-RPC error {}: {}", data.code.0, data.message))
@@ -73,6 +100,24 @@ impl McpError {
     }
 }
 
+/// The bound a plain JSON answer over HTTP exceeded, if that is why a send failed.
+fn body_too_large(error: &ServiceError) -> Option<usize> {
+    let ServiceError::TransportSend(error) = error else {
+        return None;
+    };
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.error.as_ref());
+    while let Some(current) = source {
+        // Both HTTP clients (plain and SigV4) have reqwest's error type.
+        if let Some(StreamableHttpError::ResponseBodyTooLarge { max_size }) =
+            current.downcast_ref::<StreamableHttpError<reqwest_rmcp::Error>>()
+        {
+            return Some(*max_size);
+        }
+        source = current.source();
+    }
+    None
+}
+
 impl From<McpError> for ToolError {
     fn from(error: McpError) -> ToolError {
         match error {
@@ -82,6 +127,10 @@ impl From<McpError> for ToolError {
                 ToolError::Unreachable { server, reason }
             }
             McpError::Config { server, reason } => ToolError::Unreachable { server, reason },
+            McpError::Unauthorized { server, challenge } => ToolError::Unreachable {
+                reason: format!("refused the credentials (challenge: {challenge})"),
+                server,
+            },
             McpError::Cancelled => ToolError::Protocol("call cancelled".to_owned()),
             McpError::Protocol(message) => ToolError::Protocol(message),
         }

@@ -12,11 +12,16 @@
 //! Security: stdio servers start with an empty environment plus their
 //! declared `env` and PATH, HOME, LANG; API keys and SigV4 headers are marked
 //! sensitive and every type holding a secret redacts it in `Debug`.
+//! Servers may ask the user for input (elicitation) only when the application
+//! passes an [`ElicitFn`] ([`Registry::with_elicitation`]); otherwise plugctl
+//! declines.
 
 pub mod backoff;
 pub mod cache;
 pub mod client;
+pub mod elicitation;
 pub mod error;
+mod http_faults;
 pub mod mcp_json;
 pub mod progress;
 pub mod registry;
@@ -26,6 +31,7 @@ pub mod spec;
 pub mod stdio;
 
 pub use client::{CallOptions, McpClient, ServerSummary};
+pub use elicitation::{ElicitFn, ElicitationAnswer, ElicitationRequest};
 pub use error::McpError;
 pub use progress::{Progress, ProgressFn};
 pub use registry::Registry;

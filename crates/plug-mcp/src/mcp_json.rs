@@ -1,123 +1,44 @@
 //! `.mcp.json`-style server lists (`{"mcpServers": {name: {...}}}`), as Claude
 //! Code plugins ship them: `command`/`args`/`env` for stdio, `type: "http"`
-//! with `url` and `headers` for Streamable HTTP. `${VAR}` and
+//! with `url` and `headers` for Streamable HTTP. The file is read by
+//! plug-manifest's parser (the one `plugctl validate` uses) and each server
+//! is started as [`ServerSpec::from_host_format`] says: `${VAR}` and
 //! `${VAR:-default}` expand from plugctl's environment, as in Claude Code.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use plug_manifest::ecosystem::mcp_json::parse_mcp_json;
+use plug_manifest::{Code, Severity};
 
 use crate::error::McpError;
-use crate::secret::Secret;
-use crate::spec::{AuthSpec, ServerSpec, TransportSpec};
+use crate::spec::ServerSpec;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct File {
-    mcp_servers: BTreeMap<String, Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    command: Option<String>,
-    #[serde(default)]
-    args: Vec<String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    url: Option<String>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-}
-
-/// Reads every server of an `.mcp.json` text; `root` is the plugin root (the children's cwd).
+/// Reads every server of an `.mcp.json` text; `root` is the plugin root (the
+/// children's cwd). Servers shipped `"disabled": true` are left out; a file
+/// with an error, or with a server plugctl cannot run, is refused.
 pub fn servers_from_mcp_json(text: &str, root: &Path) -> Result<Vec<ServerSpec>, McpError> {
-    let file: File = serde_json::from_str(text).map_err(|e| McpError::Config {
-        server: ".mcp.json".to_owned(),
-        reason: e.to_string(),
-    })?;
-    file.mcp_servers
-        .into_iter()
-        .map(|(name, entry)| spec(&name, entry, root))
+    let (servers, findings) = parse_mcp_json(text, ".mcp.json");
+    let refused = findings
+        .iter()
+        .find(|f| f.severity == Severity::Error || f.code == Code::Unsupported);
+    if let Some(finding) = refused {
+        return Err(McpError::Config {
+            server: ".mcp.json".to_owned(),
+            reason: finding.to_record().to_string(),
+        });
+    }
+    servers
+        .iter()
+        .filter(|s| !s.disabled)
+        .map(|s| ServerSpec::from_host_format(s, &BTreeMap::new(), root))
         .collect()
-}
-
-fn spec(name: &str, entry: Entry, root: &Path) -> Result<ServerSpec, McpError> {
-    let error = |reason: String| McpError::Config {
-        server: name.to_owned(),
-        reason,
-    };
-    let expand = |text: &str| expand_vars(text).map_err(&error);
-    let root_var = root.to_string_lossy().into_owned();
-    let with_root = |text: &str| text.replace("${CLAUDE_PLUGIN_ROOT}", &root_var);
-    match (entry.kind.as_deref(), entry.command, entry.url) {
-        (None | Some("stdio"), Some(command), None) => {
-            let args: Vec<String> = entry
-                .args
-                .iter()
-                .map(|a| expand(&with_root(a)))
-                .collect::<Result<_, _>>()?;
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let mut spec = ServerSpec::stdio(name, &expand(&with_root(&command))?, &args, root);
-            if let TransportSpec::Stdio { env, .. } = &mut spec.transport {
-                for (k, v) in &entry.env {
-                    env.insert(k.clone(), expand(&with_root(v))?);
-                }
-            }
-            Ok(spec)
-        }
-        (None | Some("http" | "streamable-http"), None, Some(url)) => {
-            let mut spec = ServerSpec::http(name, &expand(&url)?);
-            if !entry.headers.is_empty() {
-                let headers = entry
-                    .headers
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), Secret::new(expand(v)?))))
-                    .collect::<Result<_, McpError>>()?;
-                spec.auth = AuthSpec::Headers(headers);
-            }
-            Ok(spec)
-        }
-        (Some(other), _, _) if !matches!(other, "stdio" | "http" | "streamable-http") => {
-            Err(error(format!("transport type `{other}` is not supported")))
-        }
-        _ => Err(error(
-            "needs `command` (stdio) or `url` (http), not both".to_owned(),
-        )),
-    }
-}
-
-/// Expands `${VAR}` and `${VAR:-default}`.
-fn expand_vars(text: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
-        let inner = &after[..end];
-        let (var, default) = match inner.split_once(":-") {
-            Some((v, d)) => (v, Some(d)),
-            None => (inner, None),
-        };
-        match (std::env::var(var), default) {
-            (Ok(value), _) => out.push_str(&value),
-            (Err(_), Some(d)) => out.push_str(d),
-            (Err(_), None) => return Err(format!("`${{{var}}}` is used but `{var}` is not set")),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{AuthSpec, TransportSpec};
 
     #[test]
     fn reads_stdio_and_http_servers() {
@@ -150,5 +71,52 @@ mod tests {
         let sse = r#"{"mcpServers": {"a": {"type": "sse", "url": "http://x"}}}"#;
         let err = servers_from_mcp_json(sse, Path::new("/p")).expect_err("sse");
         assert!(err.to_string().contains("sse"));
+    }
+
+    #[test]
+    fn disabled_servers_are_left_out() {
+        let text = r#"{"mcpServers": {"on": {"command": "x"}, "off": {"command": "y", "disabled": true}}}"#;
+        let specs = servers_from_mcp_json(text, Path::new("/p")).expect("parse");
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["on"]);
+    }
+
+    /// A Claude Code plugin's servers run through the registry with
+    /// `${CLAUDE_PLUGIN_ROOT}` and `${user_config.KEY}` expanded; a disabled
+    /// one is not offered, and a relative program may not leave the plugin.
+    #[test]
+    fn host_format_plugins_expand_root_and_user_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(root.join(".claude-plugin")).expect("mkdir");
+        std::fs::create_dir_all(root.join("bin")).expect("mkdir");
+        std::fs::write(root.join("bin/srv"), "").expect("write");
+        std::fs::write(root.join(".claude-plugin/plugin.json"), r#"{"name": "p"}"#).expect("write");
+        std::fs::write(
+            root.join(".mcp.json"),
+            r#"{"mcpServers": {
+                "local": {"command": "${CLAUDE_PLUGIN_ROOT}/bin/srv", "args": ["--url", "${user_config.api_url}"]},
+                "escape": {"command": "../outside/srv"},
+                "off": {"command": "srv", "disabled": true}
+            }}"#,
+        )
+        .expect("write");
+        let plugin = plug_manifest::load_plugin(&root).expect("loads");
+        let manifest = plugin.manifest.as_ref().expect("manifest");
+        let config = BTreeMap::from([("api_url".to_owned(), "https://x.test".to_owned())]);
+        let local =
+            ServerSpec::for_plugin(manifest.format, &manifest.mcp_servers[0], &config, &root)
+                .expect("local resolves");
+        let TransportSpec::Stdio { program, args, .. } = &local.transport else {
+            panic!("stdio expected");
+        };
+        assert_eq!(Path::new(program), root.join("bin/srv"));
+        assert_eq!(args, &["--url", "https://x.test"]);
+        let escape =
+            ServerSpec::for_plugin(manifest.format, &manifest.mcp_servers[1], &config, &root);
+        assert!(escape.is_err(), "{escape:?}");
+        let registry = crate::Registry::from_plugin(&plugin, &config);
+        let names: Vec<&str> = registry.servers().collect();
+        assert_eq!(names, ["escape", "local"]);
     }
 }

@@ -1,15 +1,20 @@
 //! The client side of the session: our `ClientHandler`, which routes
-//! `notifications/progress` to the callback of the call they belong to.
+//! `notifications/progress` to the callback of the call they belong to and
+//! hands `elicitation/create` to the application, when it takes them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rmcp::ClientHandler;
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProgressToken,
-    ProtocolVersion,
+    ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
+    ElicitationCapability, ErrorData, FormElicitationCapability, Implementation,
+    ProgressNotificationParam, ProgressToken, ProtocolVersion,
 };
-use rmcp::service::{NotificationContext, RoleClient};
+use rmcp::service::{NotificationContext, RequestContext, RoleClient};
+use serde_json::Value;
+
+use crate::elicitation::{ElicitFn, ElicitationAnswer, ElicitationRequest, with_defaults};
 
 /// One progress report of a running call.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,25 +93,39 @@ impl ProgressRouter {
 }
 
 /// plugctl's `ClientHandler`: identifies the client, pins the protocol
-/// version and forwards progress.
+/// version, forwards progress and, when given an [`ElicitFn`], elicitations.
 #[derive(Clone)]
 pub struct PlugHandler {
     info: ClientConfig,
     /// Where progress goes.
     pub progress: ProgressRouter,
+    server: String,
+    elicitation: Option<ElicitFn>,
 }
 
 impl PlugHandler {
-    /// A handler announcing `protocol_version`.
-    pub fn new(protocol_version: ProtocolVersion) -> PlugHandler {
+    /// A handler for `server` announcing `protocol_version`; form-mode
+    /// elicitation is announced only when `elicitation` is given.
+    pub fn new(
+        server: &str,
+        protocol_version: ProtocolVersion,
+        elicitation: Option<ElicitFn>,
+    ) -> PlugHandler {
+        let mut capabilities = ClientCapabilities::default();
+        if elicitation.is_some() {
+            capabilities.elicitation =
+                Some(ElicitationCapability::new().with_form(FormElicitationCapability::new()));
+        }
         let info = ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new("plugctl", env!("CARGO_PKG_VERSION")),
         )
         .with_protocol_version(protocol_version);
         PlugHandler {
             info,
             progress: ProgressRouter::default(),
+            server: server.to_owned(),
+            elicitation,
         }
     }
 }
@@ -114,6 +133,37 @@ impl PlugHandler {
 impl ClientHandler for PlugHandler {
     fn get_info(&self) -> ClientConfig {
         self.info.clone()
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let (
+            Some(ask),
+            ElicitRequestParams::FormElicitationParams {
+                message,
+                requested_schema,
+                ..
+            },
+        ) = (&self.elicitation, request)
+        else {
+            return Ok(ElicitResult::new(ElicitationAction::Decline));
+        };
+        let schema = serde_json::to_value(&requested_schema).unwrap_or(Value::Null);
+        let answer = ask(ElicitationRequest {
+            server: self.server.clone(),
+            message,
+            schema: schema.clone(),
+        })
+        .await;
+        Ok(match answer {
+            ElicitationAnswer::Accept(content) => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(Value::Object(with_defaults(&schema, content))),
+            ElicitationAnswer::Decline => ElicitResult::new(ElicitationAction::Decline),
+            ElicitationAnswer::Cancel => ElicitResult::new(ElicitationAction::Cancel),
+        })
     }
 
     async fn on_progress(

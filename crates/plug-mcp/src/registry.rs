@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 
 use crate::cache::ResultCache;
 use crate::client::{CallOptions, McpClient};
+use crate::elicitation::ElicitFn;
 use crate::error::McpError;
 use crate::spec::ServerSpec;
 
@@ -36,6 +37,7 @@ struct Slot {
 pub struct Registry {
     slots: BTreeMap<String, Result<Arc<Slot>, McpError>>,
     credentials: Option<SharedCredentialsProvider>,
+    elicitation: Option<ElicitFn>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -48,24 +50,34 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// The servers of a loaded plugin (native `mcp_servers`, plus a
-    /// `.mcp.json` at its root), with the operator's config values. A
+    /// `.mcp.json` at its root; or a host-format plugin's servers, with
+    /// `${VAR}` expansion), with the operator's config values. A
     /// server whose settings are unusable reports its error when used, so one
     /// bad server does not take the others down.
     pub fn from_plugin(plugin: &Plugin, config: &BTreeMap<String, String>) -> Registry {
+        let format = plugin
+            .manifest
+            .as_ref()
+            .map(|m| m.format)
+            .unwrap_or_default();
         let servers = plugin
             .manifest
             .as_ref()
             .map(|m| m.mcp_servers.as_slice())
             .unwrap_or_default();
+        // Servers shipped `"disabled": true` are listed by `inspect`, never started.
         let mut slots: BTreeMap<_, _> = servers
             .iter()
+            .filter(|s| !s.disabled)
             .map(|s| {
-                let slot = ServerSpec::from_manifest(s, config, &plugin.root).map(Slot::new);
+                let slot = ServerSpec::for_plugin(format, s, config, &plugin.root).map(Slot::new);
                 (s.name.clone(), slot)
             })
             .collect();
-        // Claude-style plugins list servers in `.mcp.json`; the native manifest wins a name clash.
-        if let Ok(text) = std::fs::read_to_string(plugin.root.join(".mcp.json")) {
+        // A native plugin may also ship a Claude-style `.mcp.json` (host-format
+        // plugins have it in their manifest already); the native manifest wins a name clash.
+        let extra = format.is_native().then(|| plugin.root.join(".mcp.json"));
+        if let Some(Ok(text)) = extra.map(std::fs::read_to_string) {
             match crate::mcp_json::servers_from_mcp_json(&text, &plugin.root) {
                 Ok(specs) => {
                     for spec in specs {
@@ -82,6 +94,7 @@ impl Registry {
         Registry {
             slots,
             credentials: None,
+            elicitation: None,
         }
     }
 
@@ -93,12 +106,20 @@ impl Registry {
                 .map(|s| (s.name.clone(), Ok(Slot::new(s))))
                 .collect(),
             credentials: None,
+            elicitation: None,
         }
     }
 
     /// Uses `provider` instead of the standard AWS chain for `auth: iam`.
     pub fn with_credentials(mut self, provider: SharedCredentialsProvider) -> Registry {
         self.credentials = Some(provider);
+        self
+    }
+
+    /// Lets servers ask the user for input through `ask` (form-mode
+    /// elicitation); without it plugctl declines their requests.
+    pub fn with_elicitation(mut self, ask: ElicitFn) -> Registry {
+        self.elicitation = Some(ask);
         self
     }
 
@@ -118,7 +139,7 @@ impl Registry {
     /// The live connection to `server`, starting or restarting it as needed.
     pub async fn client(&self, server: &str) -> Result<Arc<McpClient>, McpError> {
         let slot = self.slot(server)?;
-        slot.connected(self.credentials.clone()).await
+        slot.connected(self).await
     }
 
     /// Pings `server` (starting it if needed); returns the round trip.
@@ -173,7 +194,7 @@ impl Registry {
         arguments: &Value,
         options: &CallOptions,
     ) -> Result<ToolResult, McpError> {
-        let client = slot.connected(self.credentials.clone()).await?;
+        let client = slot.connected(self).await?;
         client.call_tool(tool, arguments, options).await
     }
 
@@ -184,7 +205,7 @@ impl Registry {
         }
         let mut known = slot.retry_safe.lock().await;
         if known.is_none() {
-            let Ok(client) = slot.connected(self.credentials.clone()).await else {
+            let Ok(client) = slot.connected(self).await else {
                 return false;
             };
             let Ok(tools) = client.list_tools().await else {
@@ -231,10 +252,7 @@ impl Slot {
 
     /// Returns the live client, or starts one. Callers queue on the lock while
     /// a (re)start is in progress, so a crash causes one restart, not one per call.
-    async fn connected(
-        &self,
-        credentials: Option<SharedCredentialsProvider>,
-    ) -> Result<Arc<McpClient>, McpError> {
+    async fn connected(&self, registry: &Registry) -> Result<Arc<McpClient>, McpError> {
         let mut current = self.client.lock().await;
         if let Some(client) = current.as_ref() {
             if !client.is_closed() {
@@ -256,7 +274,13 @@ impl Slot {
             }
             tokio::time::sleep(backoff.delay(attempt, fastrand::f64())).await;
         }
-        let client = Arc::new(McpClient::connect(&self.spec, credentials).await?);
+        let client = McpClient::connect_with(
+            &self.spec,
+            registry.credentials.clone(),
+            registry.elicitation.clone(),
+        )
+        .await?;
+        let client = Arc::new(client);
         *current = Some(client.clone());
         Ok(client)
     }

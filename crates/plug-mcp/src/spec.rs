@@ -21,7 +21,7 @@
 //! | `S.cache_tools` | comma-separated tools to cache | every tool |
 //! | `S.max_restarts` | restarts in a row before giving up | 5 |
 //! | `S.retry_tools` | comma-separated tools retried once after a crash, besides those the server annotates `readOnlyHint` or `idempotentHint` | none |
-//! | `S.max_message_bytes` | largest stdio message accepted | 16 MiB |
+//! | `S.max_message_bytes` | largest message accepted: a stdio line, an HTTP JSON body or one SSE event; a larger answer fails its call with a protocol error, unread | 16 MiB |
 //! | `S.protocol` | `initialize` (initialize-era, pinned to 2025-11-25) or `auto` (try 2026-07-28 `server/discover`, fall back) | `initialize` |
 //!
 //! Exactly one of `S.api_key_env` and `S.api_key_file` is required for `auth: api_key`.
@@ -33,7 +33,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use plug_manifest::native::model::{McpAuth, McpServer, McpTransport};
+use plug_manifest::ecosystem::vars;
+use plug_manifest::native::model::{McpAuth, McpServer, McpTransport, PluginFormat};
 use plug_manifest::placeholder::scan;
 
 use crate::backoff::Backoff;
@@ -44,7 +45,7 @@ use crate::error::McpError;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time allowed for starting a server and its handshake.
 pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-/// The default bound on one stdio message.
+/// The default bound on one message.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// A runnable server.
@@ -66,7 +67,7 @@ pub struct ServerSpec {
     pub backoff: Backoff,
     /// Tools retried once after a crash even without a read-only/idempotent annotation.
     pub retry_tools: BTreeSet<String>,
-    /// Largest stdio message accepted.
+    /// Largest message accepted (stdio line, HTTP JSON body, SSE event).
     pub max_message_bytes: usize,
     /// Which lifecycle to negotiate.
     pub lifecycle: Lifecycle,
@@ -198,9 +199,80 @@ impl ServerSpec {
                 "`auth` applies to HTTP servers; give a stdio server its credentials through `env`",
             ));
         }
+        r.with_settings(transport, auth, server.timeout)
+    }
+
+    /// A server of a host-format plugin (`.mcp.json`, Agent Plugins'
+    /// `mcp.json`, inline `mcpServers`), as Claude Code starts it: `${VAR}`
+    /// and `${VAR:-default}` expand in `command`, `args`, `env`, `url` and
+    /// `headers`, where `CLAUDE_PLUGIN_ROOT` (and `PLUGIN_ROOT`) is the plugin
+    /// root, `user_config.KEY` the operator's `--set KEY=...`, and any other
+    /// name plugctl's own environment. The same `S.*` settings apply as for
+    /// native servers.
+    pub fn from_host_format(
+        server: &McpServer,
+        config: &BTreeMap<String, String>,
+        root: &Path,
+    ) -> Result<ServerSpec, McpError> {
+        let r = Resolver {
+            server: &server.name,
+            config,
+        };
+        let expand = |text: &str| r.expand_vars(text, root);
+        let transport = match &server.transport {
+            McpTransport::Http { endpoint } => TransportSpec::Http {
+                url: expand(endpoint)?,
+            },
+            McpTransport::Stdio { command, args, env } => TransportSpec::Stdio {
+                program: r.inside_root(expand(command)?, root)?,
+                args: args.iter().map(|a| expand(a)).collect::<Result<_, _>>()?,
+                env: env
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), expand(v)?)))
+                    .collect::<Result<_, McpError>>()?,
+                cwd: root.to_path_buf(),
+            },
+        };
+        let auth = match server.headers.is_empty() {
+            true => AuthSpec::None,
+            false => AuthSpec::Headers(
+                server
+                    .headers
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), crate::secret::Secret::new(expand(v)?))))
+                    .collect::<Result<_, McpError>>()?,
+            ),
+        };
+        r.with_settings(transport, auth, server.timeout)
+    }
+
+    /// The server of a loaded plugin, read the way its format writes values.
+    pub fn for_plugin(
+        format: PluginFormat,
+        server: &McpServer,
+        config: &BTreeMap<String, String>,
+        root: &Path,
+    ) -> Result<ServerSpec, McpError> {
+        match format.is_native() {
+            true => ServerSpec::from_manifest(server, config, root),
+            false => ServerSpec::from_host_format(server, config, root),
+        }
+    }
+}
+
+impl Resolver<'_> {
+    /// The operator's `S.*` settings applied to a resolved transport and auth.
+    fn with_settings(
+        &self,
+        transport: TransportSpec,
+        auth: AuthSpec,
+        declared_timeout: Option<Duration>,
+    ) -> Result<ServerSpec, McpError> {
+        let r = self;
+        let name = r.server.to_owned();
         let timeout = match r.setting("timeout") {
             Some(text) => r.duration("timeout", text)?,
-            None => server.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            None => declared_timeout.unwrap_or(DEFAULT_TIMEOUT),
         };
         let startup_timeout = match r.setting("startup_timeout") {
             Some(text) => r.duration("startup_timeout", text)?,
@@ -232,6 +304,31 @@ impl ServerSpec {
         })
     }
 
+    /// Expands `${VAR}` and `${VAR:-default}` as a host format means them.
+    fn expand_vars(&self, text: &str, root: &Path) -> Result<String, McpError> {
+        let lookup = |name: &str| match name {
+            "CLAUDE_PLUGIN_ROOT" | "PLUGIN_ROOT" => Some(root.to_string_lossy().into_owned()),
+            _ => match name.strip_prefix("user_config.") {
+                Some(key) => self.config.get(key).cloned(),
+                None => std::env::var(name).ok(),
+            },
+        };
+        vars::expand(text, lookup).map_err(|e| self.error(&e.to_string()))
+    }
+
+    /// A relative program path (`bin/server`) is the plugin's and must stay
+    /// inside its root; a bare name is looked up on PATH, an absolute path taken as given.
+    fn inside_root(&self, program: String, root: &Path) -> Result<String, McpError> {
+        if !program.contains('/') || Path::new(&program).is_absolute() {
+            return Ok(program);
+        }
+        let path = plug_manifest::paths::resolve_inside(root, &program)
+            .map_err(|e| self.error(&format!("command `{program}`: {e}")))?;
+        Ok(path.to_string_lossy().into_owned())
+    }
+}
+
+impl ServerSpec {
     /// A stdio server with defaults, for tools and tests that have no manifest.
     pub fn stdio(name: &str, program: &str, args: &[&str], cwd: &Path) -> ServerSpec {
         ServerSpec::with_transport(
@@ -403,6 +500,8 @@ mod tests {
             transport,
             auth,
             timeout: None,
+            headers: BTreeMap::new(),
+            disabled: false,
             span: SourceSpan::from(0..0),
         }
     }

@@ -370,3 +370,71 @@ async fn http_with_sigv4_and_api_key_auth_still_talks_to_the_server() {
     assert!(client.ping(Duration::from_secs(5)).await.is_ok());
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn elicitation_reaches_the_application_and_defaults_fill_the_gaps() {
+    use plug_mcp::{ElicitFn, ElicitationAnswer, ElicitationRequest};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // Without a handler plugctl announces no elicitation, so the server offers no such tool.
+    let plain = stdio_client().await;
+    let tools = plain.list_tools().await.expect("tools/list");
+    assert!(
+        !tools
+            .iter()
+            .any(|t| t.name == "trigger-elicitation-request")
+    );
+    plain.shutdown().await;
+
+    let asked = Arc::new(Mutex::new(Vec::<ElicitationRequest>::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (log, count) = (asked.clone(), calls.clone());
+    // The first time the user fills in only `name`; the second time they decline.
+    let ask: ElicitFn = Arc::new(move |request| {
+        log.lock().expect("lock").push(request);
+        let answer = match count.fetch_add(1, Ordering::SeqCst) {
+            0 => ElicitationAnswer::Accept(
+                json!({"name": "Ada"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ => ElicitationAnswer::Decline,
+        };
+        Box::pin(async move { answer })
+    });
+    let spec = support::everything_stdio("everything");
+    let client = McpClient::connect_with(&spec, None, Some(ask))
+        .await
+        .expect("connect");
+    let opts = CallOptions::default();
+    let accepted = client
+        .call_tool("trigger-elicitation-request", &json!({}), &opts)
+        .await
+        .expect("elicitation tool");
+    let text = text_of(&accepted);
+    assert!(text.contains("- Name: Ada"), "{text}");
+    // Left out by the user, filled from the schema's defaults by plug-mcp.
+    assert!(text.contains("- Favorite Integer: 42"), "{text}");
+    assert!(text.contains("- Favorite Number: 3.14"), "{text}");
+
+    let declined = client
+        .call_tool("trigger-elicitation-request", &json!({}), &opts)
+        .await
+        .expect("elicitation tool");
+    assert!(text_of(&declined).contains("declined"), "{declined:?}");
+
+    client.shutdown().await;
+    let asked = asked.lock().expect("lock");
+    assert_eq!(asked.len(), 2);
+    assert_eq!(asked[0].server, "everything");
+    assert!(
+        asked[0].message.contains("Please provide"),
+        "{:?}",
+        asked[0]
+    );
+    assert_eq!(
+        asked[0].schema["properties"]["integer"]["default"],
+        json!(42)
+    );
+}

@@ -1,6 +1,6 @@
 //! plug-mcp against servers written with the PyPI `mcp` package: a plain
-//! peer, and one that crashes, hangs, writes garbage or answers hugely on
-//! request. Also the registry built from a plugin folder.
+//! peer, and one that crashes, hangs or writes garbage on request (huge
+//! answers: `large_responses.rs`). Also the registry built from a plugin folder.
 
 mod support;
 
@@ -76,22 +76,31 @@ async fn server_exiting_mid_call_is_a_clear_error_and_is_restarted() {
 }
 
 #[tokio::test]
-async fn read_only_tool_is_retried_once_after_a_crash() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let marker = dir.path().join("crashed-once");
-    let registry = Registry::from_specs([faulty()]);
-    let result = registry
-        .call(
-            "faulty",
-            "crash_once",
-            &json!({"marker": marker.to_str().expect("utf-8")}),
-            &CallOptions::default(),
-        )
-        .await
-        .expect("retried after restart");
-    assert_eq!(text_of(&result), "survived");
-    assert!(marker.exists());
-    registry.shutdown().await;
+async fn read_only_and_idempotent_tools_are_retried_once_after_a_crash() {
+    // `crash_once` is annotated readOnlyHint, `crash_once_idempotent` idempotentHint.
+    for tool in ["crash_once", "crash_once_idempotent"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("crashed-once");
+        let registry = Registry::from_specs([faulty()]);
+        let first_pid = registry.client("faulty").await.expect("start").pid();
+        let result = registry
+            .call(
+                "faulty",
+                tool,
+                &json!({"marker": marker.to_str().expect("utf-8")}),
+                &CallOptions::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{tool} not retried after restart: {e}"));
+        assert_eq!(text_of(&result), "survived", "{tool}");
+        assert!(marker.exists(), "{tool} never crashed");
+        let second_pid = registry.client("faulty").await.expect("client").pid();
+        assert_ne!(
+            first_pid, second_pid,
+            "{tool}: answered by the crashed process?"
+        );
+        registry.shutdown().await;
+    }
 }
 
 #[tokio::test]
@@ -158,37 +167,6 @@ async fn garbage_on_stdout_is_a_protocol_error_then_a_restart() {
     // The broken connection is dropped and the next use starts a fresh process.
     let second_pid = registry.client("garbage").await.expect("restart").pid();
     assert_ne!(first_pid, second_pid);
-    registry.shutdown().await;
-}
-
-#[tokio::test]
-async fn oversized_answers_are_refused_and_normal_ones_pass() {
-    let mut spec = faulty();
-    spec.max_message_bytes = 1024 * 1024;
-    let registry = Registry::from_specs([spec]);
-    let ok = registry
-        .call(
-            "faulty",
-            "big",
-            &json!({"size": 200_000}),
-            &CallOptions::default(),
-        )
-        .await
-        .expect("200 kB answer");
-    assert_eq!(text_of(&ok).len(), 200_000);
-    let err = registry
-        .call(
-            "faulty",
-            "big",
-            &json!({"size": 8_000_000}),
-            &CallOptions::default(),
-        )
-        .await
-        .expect_err("8 MB answer");
-    assert!(
-        matches!(&err, McpError::Protocol(m) if m.contains("larger than 1048576 bytes")),
-        "{err:?}"
-    );
     registry.shutdown().await;
 }
 
@@ -314,4 +292,36 @@ async fn auto_lifecycle_negotiates_with_both_eras() {
         assert!(!tools.is_empty());
         client.shutdown().await;
     }
+}
+
+#[tokio::test]
+async fn a_refusal_of_the_credentials_names_the_challenge() {
+    use std::io::{Read, Write};
+
+    // A server that refuses everyone, as an OAuth-protected one (or a wrong API key) would.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"pricing\", error=\"invalid_token\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let err = plug_mcp::McpClient::connect(&plug_mcp::ServerSpec::http("pricing", &url), None)
+        .await
+        .expect_err("refused");
+    let McpError::Unauthorized { server, challenge } = &err else {
+        panic!("expected Unauthorized, got {err:?}");
+    };
+    assert_eq!(server, "pricing");
+    assert!(challenge.contains("realm=\"pricing\""), "{challenge}");
+    assert!(
+        !err.is_unreachable(),
+        "a refusal must not be answered from the cache"
+    );
+    assert!(err.to_string().contains("auth: api_key"), "{err}");
 }

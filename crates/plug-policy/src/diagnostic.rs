@@ -58,6 +58,14 @@ pub enum Code {
     BareStatement,
     /// An element that this kind of policy may not have (or must have).
     WrongPolicyKind,
+    /// An action the IAM catalogue does not know (unknown service or action).
+    UnknownAction,
+    /// An action pattern with wildcards that matches no known action.
+    NoMatchingAction,
+    /// A condition key its service does not define.
+    UnknownConditionKey,
+    /// A condition key none of the statement's actions supports.
+    InapplicableConditionKey,
 }
 
 impl Code {
@@ -85,6 +93,10 @@ impl Code {
             Code::DuplicateSid => "duplicate-sid",
             Code::BareStatement => "bare-statement",
             Code::WrongPolicyKind => "wrong-policy-kind",
+            Code::UnknownAction => "unknown-action",
+            Code::NoMatchingAction => "no-matching-action",
+            Code::UnknownConditionKey => "unknown-condition-key",
+            Code::InapplicableConditionKey => "inapplicable-condition-key",
         }
     }
 }
@@ -182,9 +194,5 @@ impl<'t> Sink<'t> {
             column,
             offset,
         });
-    }
-
-    pub(crate) fn has_errors(&self) -> bool {
-        self.found.iter().any(|d| d.severity == Severity::Error)
     }
 }

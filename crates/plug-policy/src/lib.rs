@@ -6,9 +6,12 @@
 //!   returns located [`Diagnostic`]s;
 //! - [`PolicySet`] holds the layers (identity, resource-based, permissions
 //!   boundary, session, SCP levels, RCP levels) and decides requests;
+//! - [`catalogue`] knows every AWS action, resource type and condition key;
+//!   [`parse_policy_linted`] uses it to warn about unknown actions and keys;
 //! - [`input`] reads the `plugctl policy eval` JSON format, with a cache so
 //!   batches compile each distinct policy once.
 
+pub mod catalogue;
 pub mod condition;
 pub mod context;
 pub mod diagnostic;
@@ -21,7 +24,8 @@ pub mod principal;
 pub mod template;
 pub mod values;
 
+pub use catalogue::Catalogue;
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use eval::{NamedPolicy, PolicySet, RequestError};
 pub use model::Policy;
-pub use parse::parse_policy;
+pub use parse::{parse_policy, parse_policy_linted};

@@ -17,8 +17,9 @@ use jsonc_parser::ast::{Object, ObjectProp, Value};
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
+use crate::catalogue::Catalogue;
 use crate::condition::{Condition, Family, Operator, PolicyValue};
-use crate::diagnostic::{Code, Diagnostic, LineIndex, Sink};
+use crate::diagnostic::{Code, Diagnostic, LineIndex, Severity, Sink};
 use crate::glob::Glob;
 use crate::model::{
     ActionSet, Effect, Policy, PrincipalSet, ResourcePattern, ResourceSet, Statement, Version,
@@ -43,6 +44,18 @@ const STATEMENT_KEYS: &[&str] = &[
 /// one-statement policy). On error, returns every diagnostic, errors first
 /// in source order.
 pub fn parse_policy(text: &str) -> Result<Policy, Vec<Diagnostic>> {
+    parse(text, None)
+}
+
+/// [`parse_policy`], and also warns about actions the catalogue does not
+/// know, wildcards that match no action and condition keys the statement's
+/// actions do not support. For commands that show a policy's problems to
+/// a person; evaluation does not need it.
+pub fn parse_policy_linted(text: &str, catalogue: &Catalogue) -> Result<Policy, Vec<Diagnostic>> {
+    parse(text, Some(catalogue))
+}
+
+fn parse(text: &str, catalogue: Option<&Catalogue>) -> Result<Policy, Vec<Diagnostic>> {
     let options = ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -71,15 +84,18 @@ pub fn parse_policy(text: &str) -> Result<Policy, Vec<Diagnostic>> {
         sink,
         index: LineIndex::new(text),
         version: Version::V2008,
+        catalogue,
+        seen_actions: Vec::new(),
+        seen_keys: Vec::new(),
     };
     let policy = reader.policy(&root);
-    if reader.sink.has_errors() {
-        let mut found = reader.sink.found;
-        found.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.offset));
+    let mut found = reader.sink.found;
+    found.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.offset));
+    if found.iter().any(|d| d.severity == Severity::Error) {
         return Err(found);
     }
     Ok(Policy {
-        warnings: reader.sink.found,
+        warnings: found,
         ..policy
     })
 }
@@ -88,6 +104,11 @@ struct Reader<'t> {
     sink: Sink<'t>,
     index: LineIndex<'t>,
     version: Version,
+    /// When set, statements are linted against it.
+    catalogue: Option<&'t Catalogue>,
+    /// The current statement's actions and condition keys, for the lint.
+    seen_actions: Vec<Located>,
+    seen_keys: Vec<Located>,
 }
 
 /// A string value with where it was.
@@ -96,7 +117,7 @@ struct Located {
     offset: usize,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'t> {
     fn policy(&mut self, root: &Value<'_>) -> Policy {
         let empty = Policy {
             version: Version::V2008,
@@ -227,6 +248,9 @@ impl Reader<'_> {
             principals.is_some(),
         );
         let conditions = get("Condition").map_or_else(Vec::new, |p| self.conditions(&p.value));
+        if let Some(catalogue) = self.catalogue {
+            self.lint(catalogue, actions.as_ref().is_some_and(|a| a.negated));
+        }
         Some(Statement {
             index,
             sid,
@@ -237,6 +261,22 @@ impl Reader<'_> {
             conditions,
             location: self.index.locate(obj.range.start),
         })
+    }
+
+    /// Catalogue warnings for the statement just read.
+    fn lint(&mut self, catalogue: &Catalogue, negated: bool) {
+        let actions = std::mem::take(&mut self.seen_actions);
+        let keys = std::mem::take(&mut self.seen_keys);
+        fn pairs(v: &[Located]) -> Vec<(&str, usize)> {
+            v.iter().map(|l| (l.text.as_str(), l.offset)).collect()
+        }
+        crate::catalogue::lint_statement(
+            &mut self.sink,
+            catalogue,
+            &pairs(&actions),
+            negated,
+            &pairs(&keys),
+        );
     }
 
     fn effect(&mut self, obj: &Object<'_>, prop: Option<&ObjectProp<'_>>) -> Option<Effect> {
@@ -327,6 +367,9 @@ impl Reader<'_> {
                 continue;
             }
             patterns.push(Glob::new(&v.text.to_ascii_lowercase()));
+            if self.catalogue.is_some() {
+                self.seen_actions.push(v);
+            }
         }
         Some(ActionSet { negated, patterns })
     }
@@ -493,6 +536,12 @@ impl Reader<'_> {
                             "condition key `{key}` has no service prefix (like `aws:` or `s3:`)"
                         ),
                     );
+                }
+                if self.catalogue.is_some() {
+                    self.seen_keys.push(Located {
+                        text: key.to_owned(),
+                        offset: key_prop.range.start,
+                    });
                 }
                 let Some(op) = op else { continue };
                 let values = self.condition_values(&key_prop.value, key);

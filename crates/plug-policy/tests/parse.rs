@@ -1,7 +1,7 @@
 //! Parser diagnostics: every problem found, located, snapshotted.
 #![allow(missing_docs)]
 
-use plug_policy::{Code, parse_policy};
+use plug_policy::{Catalogue, Code, parse_policy, parse_policy_linted};
 
 fn diagnostics(text: &str) -> String {
     match parse_policy(text) {
@@ -195,4 +195,82 @@ fn valid_policies_have_no_findings() {
     ] {
         assert_eq!(diagnostics(text), "", "{text}");
     }
+}
+
+fn linted(text: &str) -> String {
+    let catalogue = Catalogue::bundled().expect("embedded catalogue reads");
+    match parse_policy_linted(text, catalogue) {
+        Ok(p) => p.warnings.iter().map(|d| format!("{d}\n")).collect(),
+        Err(ds) => ds.iter().map(|d| format!("{d}\n")).collect(),
+    }
+}
+
+const CATALOGUE_PROBLEMS: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": ["lambda:CreateFuntion", "lamda:GetFunction", "s3:Fetch*", "lambda:UpdateFunctionCode"],
+      "Resource": "*"
+    },
+    {
+      "Effect": "Allow",
+      "Action": "lambda:ListFunctions",
+      "Resource": "*",
+      "Condition": {
+        "StringEquals": {"lambda:Layer": "x", "lambda:Layers": "y", "aws:PrincipalTag/ActorType": "agent"}
+      }
+    },
+    {
+      "Effect": "Allow",
+      "Action": ["lambda:CreateFunction", "iam:PassRole"],
+      "Resource": "*",
+      "Condition": {
+        "StringEquals": {"lambda:Layer": "x", "iam:PassedToService": "lambda.amazonaws.com"},
+        "StringLike": {"aws:RequestTag/team": "*"}
+      }
+    }
+  ]
+}"#;
+
+#[test]
+fn the_catalogue_flags_unknown_actions_and_keys_that_do_not_apply() {
+    insta::assert_snapshot!("catalogue_problems", linted(CATALOGUE_PROBLEMS));
+}
+
+#[test]
+fn catalogue_warnings_only_when_asked_for() {
+    assert_eq!(diagnostics(CATALOGUE_PROBLEMS), "");
+}
+
+#[test]
+fn catalogue_warnings_join_the_errors_of_a_broken_policy() {
+    let text = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "lambda:CreateFuntion", "Resource": "arn:bad"}}"#;
+    let catalogue = Catalogue::bundled().expect("embedded catalogue reads");
+    let found = parse_policy_linted(text, catalogue).expect_err("bad ARN");
+    let codes: Vec<Code> = found.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [Code::BadArn, Code::UnknownAction]);
+}
+
+#[test]
+fn valid_policies_pass_the_catalogue_too() {
+    for text in [
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*", "Condition": {"StringEquals": {"s3:prefix": "home/"}}}]}"#,
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*", "Condition": {"StringEquals": {"lambda:Layer": "x"}}}}"#,
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"ec2:Region": "us-east-1"}}}}"#,
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {"accounts.google.com:aud": "x"}}}}"#,
+    ] {
+        assert_eq!(linted(text), "", "{text}");
+    }
+}
+
+#[test]
+fn the_seed_policy_passes_the_catalogue() {
+    let seed = include_str!(
+        "../../../plugins/aws-deployment-assistant/policies/policy-delete-human-only.json"
+    );
+    let catalogue = Catalogue::bundled().expect("embedded catalogue reads");
+    let policy = parse_policy_linted(seed, catalogue).expect("loads");
+    let codes: Vec<Code> = policy.warnings.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [Code::BareStatement]);
 }

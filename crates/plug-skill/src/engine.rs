@@ -451,6 +451,17 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// Params as hooks see them: sensitive values replaced.
+/// `text` with the values of sensitive params replaced: error messages quote
+/// argv and stderr, which may carry them, and they end up in the journal,
+/// the report and the audit log.
+pub(crate) fn scrub_sensitive(req: &RunRequest, text: String) -> String {
+    req.sensitive
+        .iter()
+        .filter_map(|name| req.params.get(name)?.as_str())
+        .filter(|value| !value.is_empty())
+        .fold(text, |text, value| text.replace(value, "[redacted]"))
+}
+
 fn redacted_params(req: &RunRequest) -> serde_json::Value {
     serde_json::Value::Object(
         req.params

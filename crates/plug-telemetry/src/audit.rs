@@ -31,31 +31,38 @@ pub struct AuditError {
     pub source: std::io::Error,
 }
 
+/// Past this size the log is rotated (`audit.jsonl` becomes `audit.jsonl.1`).
+pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Rotated files kept beside the live one.
+pub const KEEP_ROTATED: u32 = 5;
+
 /// The JSON Lines audit log sink.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    writer: Mutex<BufWriter<File>>,
+    max_bytes: u64,
+    state: Mutex<Writer>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    file: BufWriter<File>,
+    size: u64,
 }
 
 impl AuditLog {
     /// Opens (creating if needed) the log at `path` for appending.
     pub fn open(path: &Path) -> Result<Self, AuditError> {
-        let error = |source| AuditError {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(error)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(error)?;
+        Self::with_max_bytes(path, DEFAULT_MAX_BYTES)
+    }
+
+    /// Opens the log, rotating it whenever it would grow past `max_bytes`.
+    pub fn with_max_bytes(path: &Path, max_bytes: u64) -> Result<Self, AuditError> {
+        let writer = open_writer(path)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
-            writer: Mutex::new(BufWriter::new(file)),
+            max_bytes,
+            state: Mutex::new(writer),
         })
     }
 
@@ -64,16 +71,84 @@ impl AuditLog {
         &self.path
     }
 
-    fn sync(writer: &mut BufWriter<File>) {
-        if writer.flush().is_ok() {
-            let _ = writer.get_ref().sync_data();
+    fn lock(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends one JSON line (without its newline), syncing when `phase` is set.
+    pub fn append(&self, line: &[u8], phase: bool) {
+        let mut writer = self.lock();
+        let len = line.len() as u64 + 1;
+        if writer.size > 0 && writer.size + len > self.max_bytes {
+            self.rotate(&mut writer);
         }
+        if writer.file.write_all(line).is_ok() && writer.file.write_all(b"\n").is_ok() {
+            writer.size += len;
+        }
+        if phase {
+            sync(&mut writer.file);
+        }
+    }
+
+    /// Makes everything appended so far durable.
+    pub fn sync(&self) {
+        sync(&mut self.lock().file);
+    }
+
+    /// Shifts `log.N` to `log.N+1` (dropping the oldest), the live file to
+    /// `log.1`, and starts a new live file. On any failure it keeps
+    /// appending to the current file: a log that grows is better than a lost event.
+    fn rotate(&self, writer: &mut Writer) {
+        sync(&mut writer.file);
+        for n in (1..KEEP_ROTATED).rev() {
+            let _ = std::fs::rename(rotated(&self.path, n), rotated(&self.path, n + 1));
+        }
+        if std::fs::rename(&self.path, rotated(&self.path, 1)).is_err() {
+            return;
+        }
+        if let Ok(fresh) = open_writer(&self.path) {
+            *writer = fresh;
+        }
+    }
+}
+
+fn open_writer(path: &Path) -> Result<Writer, AuditError> {
+    let error = |source| AuditError {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(error)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(error)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok(Writer {
+        file: BufWriter::new(file),
+        size,
+    })
+}
+
+fn rotated(path: &Path, n: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+fn sync(file: &mut BufWriter<File>) {
+    if file.flush().is_ok() {
+        let _ = file.get_ref().sync_data();
     }
 }
 
 /// Events after which the log is synced: the boundaries a resumed run and an
 /// auditor rely on.
-fn is_phase(kind: &EventKind) -> bool {
+pub(crate) fn is_phase(kind: &EventKind) -> bool {
     matches!(
         kind,
         EventKind::RunStarted { .. }
@@ -84,41 +159,46 @@ fn is_phase(kind: &EventKind) -> bool {
     )
 }
 
+/// Writing straight to the log, unredacted by anything but the caller: for
+/// embedding and tests. The runtime uses [`crate::Telemetry`], which redacts
+/// and also feeds the remote sinks.
 #[async_trait]
 impl TelemetrySink for AuditLog {
     fn record(&self, event: RunEvent) {
         let phase = is_phase(&event.kind);
-        let Ok(mut line) = serde_json::to_vec(&Record {
+        if let Ok(line) = serde_json::to_vec(&Record {
             schema: EVENT_SCHEMA_VERSION,
             event,
-        }) else {
-            return;
-        };
-        line.push(b'\n');
-        let Ok(mut writer) = self.writer.lock() else {
-            return;
-        };
-        if writer.write_all(&line).is_ok() && phase {
-            Self::sync(&mut writer);
+        }) {
+            self.append(&line, phase);
         }
     }
 
     async fn flush(&self) {
-        if let Ok(mut writer) = self.writer.lock() {
-            Self::sync(&mut writer);
-        }
+        self.sync();
     }
 }
 
-/// Reads every record of an audit log, optionally only one run's. A torn
-/// last line (a crash mid-write) is skipped.
+/// Reads every record of an audit log and its rotated files, oldest first,
+/// optionally only one run's. A torn line (a crash mid-write) is skipped.
 pub fn read(path: &Path, run: Option<&str>) -> Result<Vec<Record>, AuditError> {
+    let mut records = Vec::new();
+    for n in (1..=KEEP_ROTATED).rev() {
+        let old = rotated(path, n);
+        if old.exists() {
+            read_one(&old, run, &mut records)?;
+        }
+    }
+    read_one(path, run, &mut records)?;
+    Ok(records)
+}
+
+fn read_one(path: &Path, run: Option<&str>, records: &mut Vec<Record>) -> Result<(), AuditError> {
     let error = |source| AuditError {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(error)?;
-    let mut records = Vec::new();
     for line in BufReader::new(file).lines() {
         let line = line.map_err(error)?;
         let Ok(record) = serde_json::from_str::<Record>(&line) else {
@@ -128,7 +208,7 @@ pub fn read(path: &Path, run: Option<&str>) -> Result<Vec<Record>, AuditError> {
             records.push(record);
         }
     }
-    Ok(records)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -170,5 +250,33 @@ mod tests {
                 .iter()
                 .all(|r| r.schema == EVENT_SCHEMA_VERSION && r.event.run_id.as_str() == "a")
         );
+    }
+
+    #[tokio::test]
+    async fn rotation_keeps_every_event_readable_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::with_max_bytes(&path, 400).expect("open");
+        let run = RunId::new("r").expect("id");
+        for i in 0..20 {
+            log.record(RunEvent {
+                run_id: run.clone(),
+                at_ms: i,
+                kind: EventKind::ApprovalRequested { step: None },
+            });
+        }
+        log.flush().await;
+        assert!(rotated(&path, 1).exists(), "the log rotated");
+        let times: Vec<u64> = read(&path, None)
+            .expect("read")
+            .iter()
+            .map(|r| r.event.at_ms)
+            .collect();
+        let kept = times.len();
+        assert!(
+            kept >= 12,
+            "only the oldest rotated files are dropped: kept {kept}"
+        );
+        assert_eq!(times, (20 - kept as u64..20).collect::<Vec<_>>());
     }
 }

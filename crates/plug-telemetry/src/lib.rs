@@ -1,7 +1,23 @@
-//! Telemetry sinks behind the `TelemetrySink` port. Today: the local JSON
-//! Lines audit log, which is on by default and is the durable record every
-//! other sink (CloudWatch, OTLP) will be fed from.
+//! Telemetry for plugctl runs: the local JSON Lines audit log (always on),
+//! CloudWatch metrics and CloudWatch Logs (through a disk spool, so a sink
+//! that is down loses nothing), CloudTrail look-ups and the recommended alarms.
+//!
+//! Start at [`Telemetry`], the `TelemetrySink` the runtime uses.
 
+pub mod alarms;
 pub mod audit;
+pub mod cloudtrail;
+pub mod cloudwatch;
+pub mod delivery;
+pub mod logs;
+pub mod metrics;
+pub mod pipeline;
+pub mod redact;
+pub mod spool;
 
-pub use audit::AuditLog;
+pub use audit::{AuditError, AuditLog, Record, read};
+pub use cloudwatch::{CloudWatch, CloudWatchConfig};
+pub use delivery::{Destination, DrainReport, SendError, drain};
+pub use pipeline::{Telemetry, TelemetryOptions};
+pub use redact::Redactor;
+pub use spool::Spool;

@@ -67,8 +67,18 @@ pub enum Command {
         #[arg(long)]
         skill: Option<String>,
         /// An identity-based policy file (repeatable).
-        #[arg(long = "policy", value_name = "FILE", required = true)]
+        #[arg(long = "policy", value_name = "FILE", required_unless_present = "role")]
         policies: Vec<PathBuf>,
+        /// An IAM role (name or ARN): its inline and attached managed policies and its
+        /// permissions boundary are fetched from IAM and decide too.
+        #[arg(long, value_name = "NAME_OR_ARN")]
+        role: Option<String>,
+        /// A profile of the shared AWS config, to reach IAM for `--role`.
+        #[arg(long, requires = "role")]
+        profile: Option<String>,
+        /// The region to reach IAM through for `--role` (default: the standard AWS chain's).
+        #[arg(long, requires = "role")]
+        region: Option<String>,
         /// Who acts: sets `aws:PrincipalTag/ActorType`.
         #[arg(long, default_value = "agent", value_parser = ["agent", "human"])]
         actor: String,
@@ -97,6 +107,16 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::commands::mcp::McpCommand,
     },
+    /// Telemetry: `telemetry flush` delivers spooled CloudWatch data, `telemetry alarms` creates the recommended alarms.
+    Telemetry {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::commands::telemetry::TelemetryCommand,
+    },
+    /// Read the audit log: every run, or one run's timeline (`--cloudtrail` merges CloudTrail's events).
+    Audit(crate::commands::audit::AuditArgs),
+    /// Serve plugins' skills as MCP tools (stdio, or Streamable HTTP on loopback with `--http`).
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 /// `plugctl aws` subcommands.
@@ -149,6 +169,17 @@ pub enum PolicyCommand {
         /// JSON Lines of requests (`-` for stdin); one result line per input line, in order.
         #[arg(long)]
         requests: Option<PathBuf>,
+    },
+    /// Check policy files: every error, and warnings for actions the IAM catalogue does
+    /// not know, wildcards that match no action and condition keys that do not apply.
+    /// Exit 1 on errors (or on warnings with `--strict`).
+    Lint {
+        /// Policy documents (JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        strict: bool,
     },
 }
 

@@ -14,6 +14,11 @@
 //! policies: [/etc/plugctl/agent-policy.json]
 //! set:
 //!   mcp-server-endpoint: https://pricing.example.com/mcp
+//! telemetry:
+//!   cloudwatch: true          # metrics and log events (default: on when a region is known)
+//!   namespace: plugctl
+//!   log_group: /plugctl/runs
+//!   endpoint_url: http://127.0.0.1:4566   # e.g. LocalStack
 //! ```
 
 use std::collections::BTreeMap;
@@ -32,11 +37,111 @@ pub struct Config {
     operator: Option<String>,
     policies: Vec<PathBuf>,
     set: BTreeMap<String, String>,
+    telemetry: Option<TelemetrySettings>,
 }
 
 const FIELDS: &[&str] = &[
-    "role_arn", "region", "profile", "operator", "policies", "set",
+    "role_arn",
+    "region",
+    "profile",
+    "operator",
+    "policies",
+    "set",
+    "telemetry",
 ];
+
+const TELEMETRY_FIELDS: &[&str] = &[
+    "cloudwatch",
+    "metrics",
+    "logs",
+    "namespace",
+    "log_group",
+    "endpoint_url",
+];
+
+/// The `telemetry:` section: where runs report besides the local audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetrySettings {
+    /// Publish to CloudWatch at all (`PLUGCTL_TELEMETRY=local` turns it off).
+    pub cloudwatch: bool,
+    /// Namespace, log group, endpoint and which of metrics/logs.
+    pub target: plug_telemetry::CloudWatchConfig,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings {
+            cloudwatch: true,
+            target: plug_telemetry::CloudWatchConfig::default(),
+        }
+    }
+}
+
+/// The settings of the configuration file `apply_config` loaded, for the
+/// parts of plugctl that outlive a single command's arguments (telemetry).
+static LOADED_TELEMETRY: std::sync::OnceLock<TelemetrySettings> = std::sync::OnceLock::new();
+
+/// The telemetry settings: environment over the loaded file over defaults.
+pub fn telemetry() -> TelemetrySettings {
+    let mut settings = LOADED_TELEMETRY.get().cloned().unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(mode) = env("PLUGCTL_TELEMETRY") {
+        settings.cloudwatch = mode != "local" && mode != "off";
+    }
+    if let Some(url) = env("PLUGCTL_TELEMETRY_ENDPOINT_URL") {
+        settings.target.endpoint_url = Some(url);
+    }
+    if let Some(namespace) = env("PLUGCTL_METRICS_NAMESPACE") {
+        settings.target.namespace = namespace;
+    }
+    if let Some(group) = env("PLUGCTL_LOG_GROUP") {
+        settings.target.log_group = group;
+    }
+    settings
+}
+
+fn load_telemetry(value: &Node, at: &dyn Fn(&Node) -> String) -> Result<TelemetrySettings, String> {
+    let Some(entries) = value.as_map() else {
+        return Err(format!("{}: `telemetry` must be a mapping", at(value)));
+    };
+    let mut settings = TelemetrySettings::default();
+    for (key, value) in entries {
+        let name = key.as_str().unwrap_or_default();
+        let text = || {
+            value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{}: `telemetry.{name}` must be a string", at(value)))
+        };
+        let flag = || match &value.kind {
+            yaml::NodeKind::Scalar(yaml::Scalar::Bool(b)) => Ok(*b),
+            _ => Err(format!(
+                "{}: `telemetry.{name}` must be true or false",
+                at(value)
+            )),
+        };
+        match name {
+            "cloudwatch" => settings.cloudwatch = flag()?,
+            "metrics" => settings.target.metrics = flag()?,
+            "logs" => settings.target.logs = flag()?,
+            "namespace" => settings.target.namespace = text()?,
+            "log_group" => settings.target.log_group = text()?,
+            "endpoint_url" => settings.target.endpoint_url = Some(text()?),
+            other => {
+                let help = plug_manifest::diagnostic::did_you_mean(
+                    other,
+                    TELEMETRY_FIELDS.iter().copied(),
+                )
+                .unwrap_or_else(|| format!("known settings: {}", TELEMETRY_FIELDS.join(", ")));
+                return Err(format!(
+                    "{}: unknown telemetry setting `{other}` ({help})",
+                    at(key)
+                ));
+            }
+        }
+    }
+    Ok(settings)
+}
 
 /// The file to read: explicit, else `$PLUGCTL_CONFIG`, else the default one if present.
 pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
@@ -103,6 +208,7 @@ pub fn load(path: &Path) -> Result<Config, String> {
                     );
                 }
             }
+            "telemetry" => config.telemetry = Some(load_telemetry(value, &at)?),
             other => {
                 let help = plug_manifest::diagnostic::did_you_mean(other, FIELDS.iter().copied())
                     .unwrap_or_else(|| format!("known settings: {}", FIELDS.join(", ")));
@@ -117,6 +223,10 @@ impl Config {
     /// Fills what flags and environment left unset.
     pub fn apply(self, args: &mut RunArgs) {
         self.apply_identity(&mut args.identity);
+        if let Some(telemetry) = self.telemetry.clone() {
+            // The first configuration loaded wins; one process runs one configuration.
+            let _ = LOADED_TELEMETRY.set(telemetry);
+        }
         if args.policies.is_empty() {
             args.policies = self.policies;
         }

@@ -179,3 +179,50 @@ fn eval_usage_errors() {
         Some(2)
     );
 }
+
+const LINT_FIXTURES: &str = "crates/plugctl/tests/fixtures/policy-lint";
+
+#[test]
+fn lint_warns_about_unknown_actions_and_keys_that_do_not_apply() {
+    let typos = format!("{LINT_FIXTURES}/typos.json");
+    let out = plugctl(&["policy", "lint", &typos]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{typos}: 0 error(s), 3 warning(s)\n")
+    );
+    insta::assert_snapshot!("lint_typos", text(&out.stderr));
+    let strict = plugctl(&["policy", "lint", "--strict", &typos]);
+    assert_eq!(strict.status.code(), Some(1));
+}
+
+#[test]
+fn lint_reports_errors_and_warnings_together() {
+    let broken = format!("{LINT_FIXTURES}/broken.json");
+    let out = plugctl(&["policy", "lint", &broken, SEED_POLICY]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("lint_broken", text(&out.stderr));
+    assert_eq!(
+        plugctl(&["policy", "lint", "no/such.json"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn check_shows_the_catalogue_warnings_of_its_policy_files() {
+    let out = plugctl(&[
+        "check",
+        &format!("{FIXTURES}/check-delete"),
+        "--policy",
+        &format!("{LINT_FIXTURES}/typos.json"),
+        "--actor",
+        "human",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 3, "{stderr}");
+    assert!(
+        stderr.contains("did you mean `lambda:CreateFunction`?"),
+        "{stderr}"
+    );
+}

@@ -65,6 +65,9 @@ pub(crate) fn decode_manifest(f: &mut Findings, root: &Path, doc: &Node) -> Opti
         mcp_servers: mcp_servers.into_iter().map(|(_, server)| server).collect(),
         hooks,
         config,
+        format: crate::native::model::PluginFormat::Native,
+        commands: Vec::new(),
+        agents: Vec::new(),
     })
 }
 
@@ -257,13 +260,15 @@ fn mcp_server(f: &mut Findings, node: &Node) -> Option<(Spanned<String>, McpServ
         transport,
         auth,
         timeout,
+        headers: BTreeMap::new(),
+        disabled: false,
         span: node.span,
     };
     Some((name, server))
 }
 
 /// An http(s) URL, unless it is an operator-supplied `<placeholder>`.
-fn check_url(f: &mut Findings, value: &Spanned<String>, key: &str) {
+pub(crate) fn check_url(f: &mut Findings, value: &Spanned<String>, key: &str) {
     if value.value.contains('<') {
         return;
     }

@@ -9,7 +9,7 @@ mod skill;
 pub use check::ImplicitParam;
 pub(crate) use check::{check_plugin, skill_placeholders};
 pub(crate) use manifest::FIXED_EVENTS;
-pub(crate) use manifest::decode_manifest;
+pub(crate) use manifest::{check_url, decode_manifest};
 pub(crate) use skill::decode_skill;
 
 use miette::SourceSpan;

@@ -9,7 +9,47 @@ use serde::Serialize;
 
 use crate::decode::Spanned;
 
-/// A `plugin:` manifest.
+/// The on-disk format a plugin was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginFormat {
+    /// plugctl's own `plugin.yaml` with step skills.
+    #[default]
+    Native,
+    /// Claude Code: `.claude-plugin/plugin.json` and the default folders.
+    ClaudeCode,
+    /// Codex: `.codex-plugin/plugin.json`.
+    Codex,
+    /// Cursor: `.cursor-plugin/plugin.json`.
+    Cursor,
+    /// Agent Plugins 1.0: a root `plugin.json` (and `mcp.json`) with `$schema`.
+    AgentPlugins,
+    /// No manifest: only the default folders (`skills/*/SKILL.md`, `hooks/hooks.json`, `.mcp.json`, ...).
+    Bare,
+}
+
+impl PluginFormat {
+    /// Whether this is plugctl's own format (`<placeholders>`), rather than a
+    /// host format whose values use `${VAR}`.
+    pub fn is_native(self) -> bool {
+        self == PluginFormat::Native
+    }
+
+    /// How the format is named in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            PluginFormat::Native => "native plugin.yaml",
+            PluginFormat::ClaudeCode => "Claude Code plugin",
+            PluginFormat::Codex => "Codex plugin",
+            PluginFormat::Cursor => "Cursor plugin",
+            PluginFormat::AgentPlugins => "Agent Plugins 1.0 plugin",
+            PluginFormat::Bare => "plugin folder without a manifest",
+        }
+    }
+}
+
+/// A plugin's manifest: a native `plugin:` file, or what a host format's
+/// `plugin.json` and default folders declare.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     /// Kebab-case name.
@@ -24,8 +64,45 @@ pub struct Manifest {
     pub mcp_servers: Vec<McpServer>,
     /// Its lifecycle hooks.
     pub hooks: Vec<Hook>,
-    /// Operator configuration values: declared under `config:` or used as `<name>`.
+    /// Operator configuration values: declared under `config:` or used as
+    /// `<name>` (native), or a host format's `userConfig`.
     pub config: BTreeMap<String, ConfigValue>,
+    /// The format it was read from.
+    pub format: PluginFormat,
+    /// Slash commands (`commands/*.md`) of a host-format plugin.
+    pub commands: Vec<Instructions>,
+    /// Subagents (`agents/*.md`) of a host-format plugin.
+    pub agents: Vec<Instructions>,
+}
+
+/// What a Markdown component is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstructionKind {
+    /// An Agent Skills `SKILL.md`.
+    Skill,
+    /// A slash command (`commands/*.md`).
+    Command,
+    /// A subagent (`agents/*.md`).
+    Agent,
+}
+
+/// A component written as Markdown with YAML front matter: instructions the
+/// host gives its model, not steps plugctl runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instructions {
+    /// Skill, command or agent.
+    pub kind: InstructionKind,
+    /// Its name: from the front matter, else the folder or file name.
+    pub name: String,
+    /// When to use it.
+    pub description: Option<String>,
+    /// The other front-matter fields as written (`license`, `allowed-tools`, `metadata`, ...).
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// The file, relative to the plugin root.
+    pub path: String,
+    /// The 1-based line where the Markdown body starts.
+    pub body_line: usize,
 }
 
 /// A `skills[]` entry of the manifest.
@@ -53,9 +130,27 @@ pub struct McpServer {
     /// Per-call timeout.
     #[serde(with = "humantime_serde_opt")]
     pub timeout: Option<Duration>,
+    /// Extra HTTP headers as written (`.mcp.json` `headers`, which may hold
+    /// `${VAR}` references). Only their names are ever shown: values may be credentials.
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "names_only"
+    )]
+    pub headers: BTreeMap<String, String>,
+    /// Shipped switched off (`"disabled": true`): listed, never started.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
     /// Where it was declared.
     #[serde(skip)]
     pub span: SourceSpan,
+}
+
+/// Serializes a map as the list of its keys.
+fn names_only<S: serde::Serializer>(
+    map: &BTreeMap<String, String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(map.keys())
 }
 
 /// How an MCP server is reached.

@@ -1,4 +1,7 @@
-# An MCP server (PyPI `mcp`, stdio) that misbehaves on request, for fault tests.
+# An MCP server (PyPI `mcp`) that misbehaves on request, for fault tests.
+# Over stdio by default; `fault_server.py http PORT [json]` serves Streamable
+# HTTP on 127.0.0.1:PORT/mcp instead, answering with SSE or, given `json`,
+# with plain JSON bodies.
 import asyncio
 import os
 import sys
@@ -32,6 +35,15 @@ def crash_once(marker: str) -> str:
     return "survived"
 
 
+@app.tool(annotations=ToolAnnotations(idempotentHint=True))
+def crash_once_idempotent(marker: str) -> str:
+    """Like crash_once, annotated idempotent instead of read-only."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(4)
+    return "survived"
+
+
 @app.tool()
 def crash_once_unmarked(marker: str) -> str:
     """Like crash_once, without a read-only or idempotent annotation."""
@@ -54,4 +66,12 @@ def big(size: int) -> str:
     return "x" * size
 
 
-app.run()
+if sys.argv[1:2] == ["http"]:
+    app.run(
+        "streamable-http",
+        host="127.0.0.1",
+        port=int(sys.argv[2]),
+        json_response=sys.argv[3:4] == ["json"],
+    )
+else:
+    app.run()

@@ -139,10 +139,7 @@ pub struct HttpEverything {
 impl HttpEverything {
     /// Starts it and waits until it accepts connections.
     pub fn start() -> HttpEverything {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let preload = support_dir().join("loopback.js");
         let child = Command::new("node")
             .arg(everything_script())
@@ -154,19 +151,13 @@ impl HttpEverything {
             .stderr(Stdio::null())
             .spawn()
             .expect("start server-everything");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "server-everything did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        HttpEverything {
+        // Built first, so a server that never listens is still killed on the panic.
+        let server = HttpEverything {
             child,
             url: format!("http://127.0.0.1:{port}/mcp"),
-        }
+        };
+        wait_listening(port, "server-everything");
+        server
     }
 
     /// The server's process id.
@@ -176,6 +167,72 @@ impl HttpEverything {
 }
 
 impl Drop for HttpEverything {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How a Python server answers over Streamable HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpAnswers {
+    /// Each answer as an SSE stream (`text/event-stream`).
+    Sse,
+    /// Each answer as one JSON body (`application/json`).
+    Json,
+}
+
+/// A Python server from `tests/support` serving Streamable HTTP on a free
+/// loopback port (the script takes `http PORT [json]`); killed on drop.
+pub struct PythonHttp {
+    child: Child,
+    /// The MCP endpoint.
+    pub url: String,
+}
+
+impl PythonHttp {
+    /// Starts `file` and waits until it accepts connections.
+    pub fn start(file: &str, answers: HttpAnswers) -> PythonHttp {
+        let port = free_port();
+        let mut command = Command::new(python());
+        command
+            .arg(support_dir().join(file))
+            .args(["http", &port.to_string()]);
+        if answers == HttpAnswers::Json {
+            command.arg("json");
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Python server");
+        let server = PythonHttp {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        };
+        wait_listening(port, file);
+        server
+    }
+}
+
+impl Drop for PythonHttp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -87,7 +87,11 @@ impl Interpreter {
                     reason,
                 });
             }
-            Err(StepError::Failed(message)) => (StepOutcome::Failed, Value::Null, Some(message)),
+            Err(StepError::Failed(message)) => (
+                StepOutcome::Failed,
+                Value::Null,
+                Some(super::scrub_sensitive(req, message)),
+            ),
         };
         let outputs = match outcome {
             StepOutcome::Failed => Default::default(),
@@ -432,6 +436,7 @@ impl Interpreter {
                 request_id,
                 status,
                 duration_ms: millis(started.elapsed()),
+                caller_arn: invoker.caller_arn(),
             },
         );
         result.map(|r| r.output).map_err(ActionFailure::aws)

@@ -1,5 +1,8 @@
 //! `plugctl check`: decide every skill's required permissions against
-//! identity policies, for an agent or a human actor.
+//! identity policies (files, or a role's real policies fetched from IAM),
+//! for an agent or a human actor.
+
+mod role;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,11 +10,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use plug_core::ports::{ContextValue, Decision, PermissionRequest, PermissionVerdict};
-use plug_policy::{NamedPolicy, PolicySet, Severity, parse_policy};
+use plug_policy::{
+    Catalogue, NamedPolicy, Policy, PolicySet, Severity, parse_policy, parse_policy_linted,
+};
 use serde::Serialize;
 
 use crate::cli::Output;
 use crate::exit::Exit;
+
+pub use role::RoleSource;
+
+/// Where the policies come from: files, and optionally a role in IAM.
+#[derive(Debug, Clone)]
+pub struct PolicySources {
+    /// Identity-based policy files.
+    pub files: Vec<PathBuf>,
+    /// A role whose inline, attached managed and boundary policies are fetched.
+    pub role: Option<RoleSource>,
+}
 
 /// The caller a check pretends to be: a role session, as plugctl runs do.
 /// Only the `ActorType` tag differs between agent and human.
@@ -30,14 +46,22 @@ struct Row {
 pub fn run(
     plugin: &Path,
     skill: Option<&str>,
-    policy_files: &[PathBuf],
+    sources: &PolicySources,
     actor: &str,
     context: &[(String, String)],
     output: Output,
 ) -> Exit {
-    let Some(policies) = load_policies(policy_files, output) else {
+    let catalogue = Catalogue::bundled().ok();
+    let Some(mut policies) = load_files(&sources.files, output, catalogue) else {
         return Exit::Usage;
     };
+    let mut principal = CHECK_PRINCIPAL.to_owned();
+    if let Some(source) = &sources.role {
+        match add_role_policies(&mut policies, source, output, catalogue) {
+            Some(arn) => principal = session_of(&arn),
+            None => return Exit::Usage,
+        }
+    }
     let plugin = match plug_manifest::load_plugin(plugin) {
         Ok(p) => p,
         Err(e) => {
@@ -64,7 +88,7 @@ pub fn run(
     for (name, actions) in skills.iter().filter(|(n, _)| skill.is_none_or(|s| s == n)) {
         for action in actions {
             let request = PermissionRequest {
-                principal: CHECK_PRINCIPAL.to_owned(),
+                principal: principal.clone(),
                 action: action.clone(),
                 resource: "*".to_owned(),
                 resource_account: None,
@@ -121,6 +145,15 @@ fn skill_permissions(plugin: &plug_manifest::Plugin) -> Vec<(String, Vec<String>
 
 /// Parses identity policy files, printing their diagnostics; `None` if any is unusable.
 pub(crate) fn load_policies(files: &[PathBuf], output: Output) -> Option<PolicySet> {
+    load_files(files, output, None)
+}
+
+/// [`load_policies`], with the catalogue's warnings when one is given.
+fn load_files(
+    files: &[PathBuf],
+    output: Output,
+    catalogue: Option<&Catalogue>,
+) -> Option<PolicySet> {
     let mut set = PolicySet::default();
     let mut ok = true;
     for file in files {
@@ -136,28 +169,80 @@ pub(crate) fn load_policies(files: &[PathBuf], output: Output) -> Option<PolicyS
             || file.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        match parse_policy(&text) {
-            Ok(policy) => {
-                if output == Output::Human {
-                    for w in policy
-                        .warnings
-                        .iter()
-                        .filter(|w| w.severity == Severity::Warning)
-                    {
-                        eprintln!("{}:{w}", file.display());
-                    }
-                }
-                set.identity.push(NamedPolicy::new(name, Arc::new(policy)));
-            }
-            Err(diagnostics) => {
-                for d in diagnostics {
-                    eprintln!("{}:{d}", file.display());
-                }
-                ok = false;
-            }
+        match parse_reporting(&text, &file.display().to_string(), output, catalogue) {
+            Some(policy) => set.identity.push(NamedPolicy::new(name, Arc::new(policy))),
+            None => ok = false,
         }
     }
     ok.then_some(set)
+}
+
+/// Parses one policy, printing its warnings (human output) or errors as
+/// `shown:line:column: ...`; `None` when it has errors.
+fn parse_reporting(
+    text: &str,
+    shown: &str,
+    output: Output,
+    catalogue: Option<&Catalogue>,
+) -> Option<Policy> {
+    let parsed = match catalogue {
+        Some(c) => parse_policy_linted(text, c),
+        None => parse_policy(text),
+    };
+    match parsed {
+        Ok(policy) => {
+            if output == Output::Human {
+                let warnings = policy.warnings.iter();
+                for w in warnings.filter(|w| w.severity == Severity::Warning) {
+                    eprintln!("{shown}:{w}");
+                }
+            }
+            Some(policy)
+        }
+        Err(diagnostics) => {
+            for d in diagnostics {
+                eprintln!("{shown}:{d}");
+            }
+            None
+        }
+    }
+}
+
+/// Adds the role's policies from IAM: inline and attached managed ones as
+/// identity policies, its permissions boundary as the boundary layer.
+/// Returns the role's ARN; `None` (after saying why) when it cannot.
+fn add_role_policies(
+    set: &mut PolicySet,
+    source: &RoleSource,
+    output: Output,
+    catalogue: Option<&Catalogue>,
+) -> Option<String> {
+    let fetched = match role::fetch_blocking(source) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --role {}: {e}", source.role);
+            return None;
+        }
+    };
+    let mut parse = |p: &role::FetchedPolicy| {
+        let policy = parse_reporting(&p.document, &p.name, output, catalogue)?;
+        Some(NamedPolicy::new(p.name.clone(), Arc::new(policy)))
+    };
+    let identity: Option<Vec<NamedPolicy>> = fetched.identity.iter().map(&mut parse).collect();
+    set.identity.extend(identity?);
+    if let Some(boundary) = &fetched.boundary {
+        set.boundaries = Some(vec![parse(boundary)?]);
+    }
+    Some(fetched.arn)
+}
+
+/// The session a run of the role would have: `arn:aws:sts::ACCOUNT:assumed-role/NAME/plugctl-check`.
+fn session_of(role_arn: &str) -> String {
+    let mut parts = role_arn.splitn(6, ':');
+    let partition = parts.nth(1).unwrap_or("aws");
+    let account = parts.nth(2).unwrap_or("000000000000");
+    let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    format!("arn:{partition}:sts::{account}:assumed-role/{name}/plugctl-check")
 }
 
 fn print_rows(rows: &[Row], output: Output) {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plug_manifest::inspect::{PluginSummary, SkillSummary, summarize};
 use plug_manifest::load_plugin;
-use plug_manifest::native::model::{HookHandler, McpTransport};
+use plug_manifest::native::model::{HookHandler, Instructions, McpTransport};
 
 use crate::cli::Output;
 use crate::exit::Exit;
@@ -48,11 +48,17 @@ pub fn render(s: &PluginSummary) -> String {
         s.name,
         s.version.as_deref().unwrap_or("(no version)")
     );
+    if !s.format.is_native() {
+        let _ = writeln!(out, "  ({})", s.format.label());
+    }
     if let Some(description) = &s.description {
         let _ = writeln!(out, "  {description}");
     }
     for skill in &s.skills {
         render_skill(&mut out, skill);
+    }
+    for (title, items) in [("Commands", &s.commands), ("Agents", &s.agents)] {
+        render_instructions(&mut out, title, items);
     }
     if !s.mcp_servers.is_empty() {
         let _ = writeln!(out, "\nMCP servers:");
@@ -105,6 +111,9 @@ fn render_skill(out: &mut String, skill: &SkillSummary) {
     let _ = writeln!(out, "\nSkill {} (kind: {})", skill.name, skill.kind);
     if let Some(d) = &skill.description {
         let _ = writeln!(out, "  {d}");
+    }
+    if let Some(instructions) = &skill.instructions {
+        render_front_matter(out, "  ", instructions);
     }
     if !skill.required_permissions.is_empty() {
         let _ = writeln!(
@@ -163,4 +172,29 @@ fn shell_join(command: &str, args: &[String]) -> String {
         .chain(args.iter().map(String::as_str))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Where an instructions file is and the front-matter fields besides name and description.
+fn render_front_matter(out: &mut String, indent: &str, instructions: &Instructions) {
+    let _ = writeln!(out, "{indent}file: {}", instructions.path);
+    for (key, value) in &instructions.metadata {
+        let value = match value {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let _ = writeln!(out, "{indent}{key}: {value}");
+    }
+}
+
+/// Commands or agents of a host-format plugin, one block each.
+fn render_instructions(out: &mut String, title: &str, items: &[Instructions]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{title}:");
+    for item in items {
+        let description = item.description.as_deref().unwrap_or("(no description)");
+        let _ = writeln!(out, "  {:<20} {description}", item.name);
+        render_front_matter(out, "      ", item);
+    }
 }

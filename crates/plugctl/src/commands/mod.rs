@@ -1,12 +1,15 @@
 //! One module per subcommand.
 
+pub(crate) mod audit;
 mod aws;
 mod check;
 mod hooks;
 mod inspect;
 pub(crate) mod mcp;
 mod policy;
-mod run;
+pub(crate) mod run;
+pub(crate) mod serve;
+pub(crate) mod telemetry;
 mod validate;
 
 use crate::cli::{Cli, Command};
@@ -34,20 +37,36 @@ pub fn run(cli: Cli) -> Exit {
             plugin,
             skill,
             policies,
+            role,
+            profile,
+            region,
             actor,
             context,
             output,
-        } => check::run(
-            &plugin,
-            skill.as_deref(),
-            &policies,
-            &actor,
-            &context,
-            output,
-        ),
+        } => {
+            let sources = check::PolicySources {
+                files: policies,
+                role: role.map(|role| check::RoleSource {
+                    role,
+                    profile,
+                    region,
+                }),
+            };
+            check::run(
+                &plugin,
+                skill.as_deref(),
+                &sources,
+                &actor,
+                &context,
+                output,
+            )
+        }
         Command::Hooks { command } => hooks::run(command),
         Command::Aws { command } => aws::run(command),
         Command::Mcp { command } => mcp::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::Telemetry { command } => telemetry::run(command),
+        Command::Audit(args) => audit::run(&args),
     }
 }
 

@@ -1,10 +1,12 @@
-//! `plugctl policy eval`: decide IAM requests with plug-policy.
+//! `plugctl policy eval`: decide IAM requests with plug-policy;
+//! `plugctl policy lint`: show a policy file's problems.
 
 use std::io::{BufRead, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use plug_core::ports::Decision;
 use plug_policy::input::{Batch, InputError, PolicyCache, evaluate_input, output_line};
+use plug_policy::{Catalogue, Severity, parse_policy_linted};
 
 use crate::cli::PolicyCommand;
 use crate::exit::Exit;
@@ -24,6 +26,51 @@ pub fn run(command: PolicyCommand) -> Exit {
             eprintln!("error: give --request FILE or --requests FILE");
             Exit::Usage
         }
+        PolicyCommand::Lint { files, strict } => lint(&files, strict),
+    }
+}
+
+/// Every diagnostic of each file on stderr, a summary line per file on
+/// stdout; exit 1 on an error (or a warning with `strict`).
+fn lint(files: &[PathBuf], strict: bool) -> Exit {
+    let catalogue = match Catalogue::bundled() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let mut failed = false;
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                return Exit::Usage;
+            }
+        };
+        let diagnostics = match parse_policy_linted(&text, catalogue) {
+            Ok(policy) => policy.warnings,
+            Err(diagnostics) => diagnostics,
+        };
+        for d in &diagnostics {
+            eprintln!("{}:{d}", file.display());
+        }
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        let warnings = diagnostics.len() - errors;
+        failed |= errors > 0 || (strict && warnings > 0);
+        println!(
+            "{}: {errors} error(s), {warnings} warning(s)",
+            file.display()
+        );
+    }
+    if failed {
+        Exit::Findings
+    } else {
+        Exit::Success
     }
 }
 

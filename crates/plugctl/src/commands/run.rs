@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use plug_core::ports::{PermissionChecker, TelemetrySink};
+use plug_core::ports::{Approver, PermissionChecker, Prompter, TelemetrySink};
 use plug_core::{Actor, RunId, Value};
 use plug_manifest::native::model::{Action, ParamType};
 use plug_manifest::{Plugin, load_plugin};
@@ -17,9 +17,29 @@ use crate::exit::Exit;
 use crate::wiring::{AnswerFile, Progress, RunApprover, TerminalPrompter};
 
 /// A plugin, a skill and a request, ready to run or plan.
-struct Prepared {
-    plugin: Plugin,
-    request: RunRequest,
+pub(crate) struct Prepared {
+    /// The loaded plugin (its hooks and MCP servers serve the run).
+    pub plugin: Plugin,
+    /// What to run.
+    pub request: RunRequest,
+}
+
+/// Wraps the audit log in whatever shows a run's progress (a terminal
+/// display, MCP progress notifications).
+pub(crate) type Observe = Box<dyn FnOnce(Arc<dyn TelemetrySink>) -> Arc<dyn TelemetrySink> + Send>;
+
+/// What differs between the front ends that run skills (`plugctl run` and
+/// `resume` on a terminal, `plugctl serve` for an MCP client): who answers
+/// approvals and prompts, who watches the events, and what stops the run.
+pub(crate) struct RunHost {
+    /// Answers approval gates.
+    pub approver: Arc<dyn Approver>,
+    /// Answers `prompt` steps.
+    pub prompter: Arc<dyn Prompter>,
+    /// Sees every event on its way to the audit log.
+    pub observe: Observe,
+    /// Flips to `true` to stop the run at the next step boundary.
+    pub interrupt: tokio::sync::watch::Receiver<bool>,
 }
 
 /// `plugctl run`.
@@ -29,7 +49,7 @@ pub fn run(mut args: RunArgs) -> Exit {
     }
     let prepared = match prepare(&args, RunId::new(new_run_id()).ok()) {
         Ok(p) => p,
-        Err(exit) => return exit,
+        Err(message) => return usage(&message),
     };
     let checker = match policies(&args.policies) {
         Ok(c) => c,
@@ -61,7 +81,7 @@ pub fn plan(mut args: RunArgs) -> Exit {
     }
     let prepared = match prepare(&args, RunId::new("plan").ok()) {
         Ok(p) => p,
-        Err(exit) => return exit,
+        Err(message) => return usage(&message),
     };
     let checker = match policies(&args.policies) {
         Ok(c) => c,
@@ -136,7 +156,7 @@ pub fn resume(args: ResumeArgs) -> Exit {
     }
     let prepared = match prepare(&run_args, Some(run_id)) {
         Ok(p) => p,
-        Err(exit) => return exit,
+        Err(message) => return usage(&message),
     };
     let checker = match policies(&run_args.policies) {
         Ok(c) => c,
@@ -164,7 +184,7 @@ pub fn resume(args: ResumeArgs) -> Exit {
 }
 
 /// Fills unset arguments from the configuration file, if there is one.
-fn apply_config(args: &mut RunArgs) -> Result<(), Exit> {
+pub(crate) fn apply_config(args: &mut RunArgs) -> Result<(), Exit> {
     let Some(path) = crate::config::locate(args.config.as_deref()) else {
         return Ok(());
     };
@@ -238,32 +258,6 @@ fn execute(
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async move {
-        let Prepared { plugin, request } = prepared;
-        let audit = match plug_telemetry::AuditLog::open(&crate::state::audit_log()) {
-            Ok(log) => Arc::new(log),
-            Err(e) => return usage(&e.to_string()),
-        };
-        let hooks = match plug_hooks::ProcessHookHost::for_plugin(
-            &plugin,
-            plug_hooks::HostConfig::default(),
-        ) {
-            Ok(h) => h,
-            Err(e) => return usage(&e.to_string()),
-        };
-        let base = identity_config(identity, &request);
-        let mcp = Arc::new(plug_mcp::Registry::from_plugin(&plugin, &request.config));
-        let telemetry: Arc<dyn TelemetrySink> =
-            Arc::new(Progress::new(audit.clone(), output == Output::Json));
-        let ports = Ports {
-            aws: Arc::new(plug_aws::RunSessions::new(base)),
-            tools: mcp.clone(),
-            hooks: Arc::new(hooks),
-            telemetry,
-            commands: Arc::new(plug_skill::command::ProcessRunner),
-            approver: Arc::new(approver),
-            prompter: Arc::new(TerminalPrompter),
-            permissions: checker,
-        };
         let (stop, interrupt) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -273,25 +267,73 @@ fn execute(
                 let _ = stop.send(true);
             }
         });
-        let options = RunOptions {
-            command_env: command_env(),
-            interrupt: Some(interrupt),
-            ..RunOptions::default()
+        let host = RunHost {
+            approver: Arc::new(approver),
+            prompter: Arc::new(TerminalPrompter),
+            observe: Box::new(move |audit| Arc::new(Progress::new(audit, output == Output::Json))),
+            interrupt,
         };
-        eprintln!(
-            "run {} ({} / {}), journal {}",
-            request.run_id,
-            request.plugin,
-            request.skill.name.value,
-            journal.path().display()
-        );
-        let report = Interpreter::new(ports, options)
-            .run(&request, &mut journal, resume)
-            .await;
-        mcp.shutdown().await;
-        print_report(&report, output, audit.path());
-        exit_for(&report.outcome)
+        match perform(prepared, &mut journal, resume, checker, identity, host).await {
+            Ok(report) => {
+                print_report(&report, output, &crate::state::audit_log());
+                exit_for(&report.outcome)
+            }
+            Err(message) => usage(&message),
+        }
     })
+}
+
+/// Runs a prepared skill through the interpreter with the real ports (AWS
+/// sessions, MCP servers, hooks, commands, the audit log): the one path that
+/// `plugctl run`, `resume` and `serve` share. `Err` means the run could not
+/// start (the audit log or the hook host could not be set up).
+pub(crate) async fn perform(
+    prepared: Prepared,
+    journal: &mut Journal,
+    resume: Option<Resume>,
+    checker: Option<Arc<dyn PermissionChecker>>,
+    identity: &IdentityArgs,
+    host: RunHost,
+) -> Result<RunReport, String> {
+    let Prepared { plugin, request } = prepared;
+    let base = identity_config(identity, &request);
+    let secrets: Vec<String> = request
+        .sensitive
+        .iter()
+        .filter_map(|name| request.params.get(name)?.as_str().map(str::to_owned))
+        .collect();
+    let telemetry = crate::commands::telemetry::start_for_run(&base, &secrets).await?;
+    let hooks = plug_hooks::ProcessHookHost::for_plugin(&plugin, plug_hooks::HostConfig::default())
+        .map_err(|e| e.to_string())?
+        .with_telemetry(telemetry.clone());
+    let mcp = Arc::new(plug_mcp::Registry::from_plugin(&plugin, &request.config));
+    let ports = Ports {
+        aws: Arc::new(plug_aws::RunSessions::new(base)),
+        tools: mcp.clone(),
+        hooks: Arc::new(hooks),
+        telemetry: (host.observe)(telemetry.clone() as Arc<dyn TelemetrySink>),
+        commands: Arc::new(plug_skill::command::ProcessRunner),
+        approver: host.approver,
+        prompter: host.prompter,
+        permissions: checker,
+    };
+    let options = RunOptions {
+        command_env: command_env(),
+        interrupt: Some(host.interrupt),
+        ..RunOptions::default()
+    };
+    eprintln!(
+        "run {} ({} / {}), journal {}",
+        request.run_id,
+        request.plugin,
+        request.skill.name.value,
+        journal.path().display()
+    );
+    let report = Interpreter::new(ports, options)
+        .run(&request, journal, resume)
+        .await;
+    mcp.shutdown().await;
+    Ok(report)
 }
 
 /// The run's AWS identity: the standard chain, plus the role to assume with
@@ -327,22 +369,21 @@ fn command_env() -> BTreeMap<String, String> {
         .collect()
 }
 
-fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared, Exit> {
-    let run_id = run_id.ok_or_else(|| usage("cannot make a run id"))?;
-    let plugin = load_plugin(&args.plugin).map_err(|e| usage(&e.to_string()))?;
+/// Loads the plugin and turns `args` into a run request; `Err` says why it
+/// cannot run (findings, unknown skill, missing params, bad values).
+pub(crate) fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared, String> {
+    let run_id = run_id.ok_or("cannot make a run id")?;
+    let plugin = load_plugin(&args.plugin).map_err(|e| e.to_string())?;
     if plugin.has_failures(false) {
         for finding in &plugin.findings {
             eprintln!("{:?}", finding.to_report());
         }
-        return Err(usage(&format!(
+        return Err(format!(
             "{} does not validate; fix it first (plugctl validate)",
             args.plugin.display()
-        )));
+        ));
     }
-    let manifest = plugin
-        .manifest
-        .as_ref()
-        .ok_or_else(|| usage("no manifest"))?;
+    let manifest = plugin.manifest.as_ref().ok_or("no manifest")?;
     let loaded = plugin
         .skills
         .iter()
@@ -354,17 +395,14 @@ fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared, Exit> {
             .filter_map(|s| s.skill.as_ref())
             .map(|s| s.name.value.clone())
             .collect();
-        return Err(usage(&format!(
+        return Err(format!(
             "no skill `{}` in {} (skills: {})",
             args.skill,
             manifest.name.value,
             names.join(", ")
-        )));
+        ));
     };
-    let skill = loaded
-        .skill
-        .clone()
-        .ok_or_else(|| usage("skill did not load"))?;
+    let skill = loaded.skill.clone().ok_or("skill did not load")?;
     let params = typed_params(&skill, &args.params)?;
     let missing: Vec<&str> = loaded
         .implicit_params
@@ -381,11 +419,7 @@ fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared, Exit> {
     let missing: Vec<&str> = missing.into_iter().chain(missing_declared).collect();
     if !missing.is_empty() {
         let flags: Vec<String> = missing.iter().map(|m| format!("--param {m}=...")).collect();
-        return Err(usage(&format!(
-            "skill {} needs: {}",
-            args.skill,
-            flags.join(" ")
-        )));
+        return Err(format!("skill {} needs: {}", args.skill, flags.join(" ")));
     }
     let mut config: BTreeMap<String, String> = manifest
         .config
@@ -396,11 +430,11 @@ fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared, Exit> {
     let actor: Actor = args
         .actor
         .parse()
-        .map_err(|e: plug_core::actor::UnknownActor| usage(&e.to_string()))?;
+        .map_err(|e: plug_core::actor::UnknownActor| e.to_string())?;
     let workdir = args
         .workdir
         .canonicalize()
-        .map_err(|e| usage(&format!("{}: {e}", args.workdir.display())))?;
+        .map_err(|e| format!("{}: {e}", args.workdir.display()))?;
     let operator = args
         .identity
         .operator
@@ -440,7 +474,7 @@ fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared, Exit> {
 fn typed_params(
     skill: &plug_manifest::native::model::Skill,
     given: &[(String, String)],
-) -> Result<BTreeMap<String, Value>, Exit> {
+) -> Result<BTreeMap<String, Value>, String> {
     let mut params = BTreeMap::new();
     for (name, text) in given {
         let ty = skill
@@ -452,12 +486,7 @@ fn typed_params(
             ParamType::String | ParamType::Bytes => Value::String(text.clone()),
             _ => serde_json::from_str::<serde_json::Value>(text)
                 .map(Value::from)
-                .map_err(|_| {
-                    usage(&format!(
-                        "--param {name}: `{text}` is not a valid {}",
-                        ty.as_str()
-                    ))
-                })?,
+                .map_err(|_| format!("--param {name}: `{text}` is not a valid {}", ty.as_str()))?,
         };
         params.insert(name.clone(), value);
     }
@@ -466,7 +495,7 @@ fn typed_params(
 
 /// Every IAM action the skill needs: what the manifest declares plus what its
 /// `aws_api` and `wait_for` steps (and fallbacks) imply.
-fn required_actions(
+pub(crate) fn required_actions(
     declared: &[String],
     skill: &plug_manifest::native::model::Skill,
 ) -> Vec<String> {
@@ -507,7 +536,8 @@ fn principal_for(role_arn: Option<&str>, run_id: &RunId, operator: &str) -> Stri
     format!("arn:aws:iam::000000000000:user/{operator}")
 }
 
-fn policies(files: &[PathBuf]) -> Result<Option<Arc<dyn PermissionChecker>>, Exit> {
+/// The permission checker over `files`, or `None` when there are none.
+pub(crate) fn policies(files: &[PathBuf]) -> Result<Option<Arc<dyn PermissionChecker>>, Exit> {
     if files.is_empty() {
         return Ok(None);
     }
@@ -581,7 +611,13 @@ fn print_report(report: &RunReport, output: Output, audit: &Path) {
     for message in &report.messages {
         eprintln!("hook: {message}");
     }
-    let summary = match &report.outcome {
+    println!("run {}: {}", report.run_id, summary(report));
+    println!("audit log: {}", audit.display());
+}
+
+/// One line saying how a run ended and why (the statements behind a denial).
+pub(crate) fn summary(report: &RunReport) -> String {
+    match &report.outcome {
         RunOutcome::Succeeded => "succeeded".to_owned(),
         RunOutcome::StepFailed { step, error } => format!("failed at step {step}: {error}"),
         RunOutcome::Denied {
@@ -620,9 +656,7 @@ fn print_report(report: &RunReport, output: Output, audit: &Path) {
             "interrupted: {reason}; continue with `plugctl resume {}`",
             report.run_id
         ),
-    };
-    println!("run {}: {summary}", report.run_id);
-    println!("audit log: {}", audit.display());
+    }
 }
 
 fn exit_for(outcome: &RunOutcome) -> Exit {
@@ -641,7 +675,8 @@ fn usage(message: &str) -> Exit {
     Exit::Usage
 }
 
-fn json_text(value: &serde_json::Value) -> String {
+/// A JSON value as a `--param` text: strings bare, anything else as JSON.
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -649,7 +684,7 @@ fn json_text(value: &serde_json::Value) -> String {
 }
 
 /// A sortable, session-name-safe id: UTC time plus randomness.
-fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .replace(['-', ':'], "");

@@ -1,6 +1,10 @@
 //! `plugctl validate`.
 
+mod marketplace;
+mod permissions;
+
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use plug_manifest::{Severity, load_plugin};
 
@@ -16,9 +20,17 @@ pub fn run(paths: &[PathBuf], strict: bool, output: Output) -> Exit {
         let plugin = match load_plugin(path) {
             Ok(mut plugin) => {
                 check_aws_calls(&mut plugin);
+                permissions::check_permissions(&mut plugin);
+                in_source_order(&mut plugin);
                 plugin
             }
             Err(e) => {
+                if let Some(market_failed) =
+                    marketplace::validate(path, strict, output, &mut records)
+                {
+                    failed |= market_failed;
+                    continue;
+                }
                 super::report_load_error(&e);
                 unreadable = true;
                 continue;
@@ -64,6 +76,22 @@ fn print_human(plugin: &plug_manifest::Plugin, path: &std::path::Path) {
     } else {
         println!("{name}: {errors} error(s), {warnings} warning(s)");
     }
+}
+
+/// Puts the findings the checks above appended back in source order, file
+/// by file (the manifest first, then files as they first appear).
+fn in_source_order(plugin: &mut plug_manifest::Plugin) {
+    let mut files = vec![Arc::as_ptr(&plugin.manifest_file)];
+    for finding in &plugin.findings {
+        let file = Arc::as_ptr(&finding.file);
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    plugin.findings.sort_by_key(|f| {
+        let file = Arc::as_ptr(&f.file);
+        (files.iter().position(|&p| p == file), f.span.offset())
+    });
 }
 
 /// Checks every `aws_api` and `wait_for` call (and fallback) against the AWS

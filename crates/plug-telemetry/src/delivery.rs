@@ -1,0 +1,110 @@
+//! Delivering spooled calls: the destination port and the drain loop.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+use crate::logs::LogBatch;
+use crate::metrics::Datum;
+use crate::spool::{Pending, Spool, SpoolError};
+
+/// Why a call was not delivered.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again later: unreachable, throttled, a server error, no credentials yet.
+    #[error("will retry: {0}")]
+    Retryable(String),
+    /// The service refused this call for good (e.g. a timestamp too old); retrying cannot help.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+/// Where spooled calls go. Real implementation: [`crate::cloudwatch::CloudWatch`].
+#[async_trait]
+pub trait Destination: Send + Sync {
+    /// One PutMetricData call.
+    async fn put_metrics(&self, data: &[Datum]) -> Result<(), SendError>;
+    /// One PutLogEvents call (creating the group and stream if missing).
+    async fn put_logs(&self, batch: &LogBatch) -> Result<(), SendError>;
+}
+
+/// What one drain of the spool achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DrainReport {
+    /// PutMetricData calls delivered.
+    pub metric_calls: usize,
+    /// PutLogEvents calls delivered.
+    pub log_calls: usize,
+    /// Log events delivered.
+    pub log_events: usize,
+    /// Calls still waiting in the spool.
+    pub pending: usize,
+    /// Calls moved to `dead/` by this drain.
+    pub rejected: usize,
+    /// Why delivery stopped early, if it did.
+    pub stopped: Option<String>,
+    /// Another process was draining this spool, so this one did not.
+    pub busy: bool,
+}
+
+/// Sends every pending call, oldest first, removing each once accepted.
+///
+/// It stops at the first retryable failure: when the endpoint is down the
+/// next call would fail the same way, and keeping the order keeps each
+/// stream's events chronological.
+pub async fn drain(
+    spool: &Spool,
+    destination: &dyn Destination,
+) -> Result<DrainReport, SpoolError> {
+    let mut report = DrainReport::default();
+    let Some(_lock) = spool.try_lock()? else {
+        report.busy = true;
+        report.pending = spool.pending()?.len();
+        return Ok(report);
+    };
+    let files = spool.pending()?;
+    let mut left: Vec<PathBuf> = Vec::new();
+    for path in files {
+        if report.stopped.is_some() {
+            left.push(path);
+            continue;
+        }
+        let Some(pending) = spool.read(&path)? else {
+            report.rejected += 1;
+            continue;
+        };
+        match send(destination, &pending).await {
+            Ok(()) => {
+                spool.remove(&path)?;
+                count(&mut report, &pending);
+            }
+            Err(SendError::Rejected(reason)) => {
+                spool.bury(&path, &reason)?;
+                report.rejected += 1;
+            }
+            Err(SendError::Retryable(reason)) => {
+                report.stopped = Some(reason);
+                left.push(path);
+            }
+        }
+    }
+    report.pending = left.len();
+    Ok(report)
+}
+
+async fn send(destination: &dyn Destination, pending: &Pending) -> Result<(), SendError> {
+    match pending {
+        Pending::Metrics { data } => destination.put_metrics(data).await,
+        Pending::Logs(batch) => destination.put_logs(batch).await,
+    }
+}
+
+fn count(report: &mut DrainReport, pending: &Pending) {
+    match pending {
+        Pending::Metrics { .. } => report.metric_calls += 1,
+        Pending::Logs(batch) => {
+            report.log_calls += 1;
+            report.log_events += batch.events.len();
+        }
+    }
+}

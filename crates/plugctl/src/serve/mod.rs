@@ -1,0 +1,167 @@
+//! `plugctl serve`: the skills of named plugins as MCP tools, so that a
+//! coding agent (Claude Code, Cursor, Codex) runs them through plugctl's
+//! permission gate, approvals, journal and audit log, as `ActorType=agent`.
+//!
+//! Start at [`PlugServer`]: `tools/list` comes from [`tools::Catalog`],
+//! `tools/call` runs through [`run::call`]. Transports: stdio ([`serve_stdio`])
+//! and Streamable HTTP on loopback behind a bearer token ([`http::serve_http`]).
+
+mod approval;
+pub mod http;
+mod progress;
+mod run;
+pub mod tools;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plug_core::ports::PermissionChecker;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli_run::RunArgs;
+use tools::Catalog;
+
+/// How long shutdown waits for runs to reach a step boundary and finish.
+const DRAIN_GRACE: Duration = Duration::from_secs(60);
+
+/// Why `plugctl serve` could not start or keep serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A plugin could not be loaded, or does not validate.
+    #[error("{0}")]
+    Plugin(String),
+    /// Two skills would be the same tool.
+    #[error("two skills would both be the tool `{0}`")]
+    DuplicateTool(String),
+    /// `--http` named an address other hosts could reach.
+    #[error("--http must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not {0}")]
+    NotLoopback(SocketAddr),
+    /// The listening socket failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The bearer token could not be read or stored.
+    #[error("bearer token: {0}")]
+    Token(String),
+    /// The MCP session could not start.
+    #[error("MCP session: {0}")]
+    Session(String),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// What every call shares: the tools, the run settings, the permission
+/// checker, and the bookkeeping that lets shutdown wait for runs.
+pub struct Served {
+    catalog: Catalog,
+    /// `plugctl run`'s arguments minus plugin, skill and params.
+    template: RunArgs,
+    checker: Option<Arc<dyn PermissionChecker>>,
+    /// Each run holds a read guard; shutdown takes the write lock.
+    runs: Arc<RwLock<()>>,
+    shutdown: CancellationToken,
+}
+
+impl Served {
+    /// The shared state of a server.
+    pub fn new(
+        catalog: Catalog,
+        template: RunArgs,
+        checker: Option<Arc<dyn PermissionChecker>>,
+    ) -> Arc<Served> {
+        Arc::new(Served {
+            catalog,
+            template,
+            checker,
+            runs: Arc::new(RwLock::new(())),
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// Asks every run to stop at its next step boundary (a run waiting for
+    /// an approval ends unanswered) and waits for them, at most `grace`.
+    pub async fn drain(&self, grace: Duration) {
+        self.shutdown.cancel();
+        if tokio::time::timeout(grace, self.runs.write())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "plugctl serve: runs still going after {}; `plugctl runs` shows them, `plugctl resume` continues them",
+                humantime::format_duration(grace)
+            );
+        }
+    }
+
+    /// Fires when the server shuts down.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+}
+
+/// The MCP server: one per session, all sharing [`Served`].
+#[derive(Clone)]
+pub struct PlugServer(pub Arc<Served>);
+
+const INSTRUCTIONS: &str = "Each tool runs one plugctl skill as ActorType=agent: IAM \
+permissions are checked before the first step, actions reserved for people wait for a human \
+approval (asked through this client, or with `plugctl approve <run-id>`), and every step is \
+journaled and written to the audit log. dry_run=true shows the plan without running anything.";
+
+impl ServerHandler for PlugServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("plugctl", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.0.catalog.tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(tool) = self.0.catalog.find(&request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!("no tool named `{}`", request.name),
+                None,
+            ));
+        };
+        Ok(run::call(&self.0, tool, request.arguments, context)
+            .await
+            .into())
+    }
+}
+
+/// Serves one client over stdin/stdout until it closes them, then lets runs
+/// reach a step boundary.
+pub async fn serve_stdio(served: Arc<Served>) -> Result<(), ServeError> {
+    let transport = rmcp::transport::stdio_pipes();
+    let running = PlugServer(served.clone())
+        .serve(transport)
+        .await
+        .map_err(|e| ServeError::Session(e.to_string()))?;
+    let _ = running.waiting().await;
+    served.drain(DRAIN_GRACE).await;
+    Ok(())
+}
