@@ -167,7 +167,14 @@ impl Demo {
         println!("CloudWatch metric plugctl/Invocations (Plugin, Skill, ActorType=agent):");
         print!(
             "{}",
-            self.output(&["aws", "call", "cloudwatch", "get_metric_statistics", "--params", &query])?
+            self.output(&[
+                "aws",
+                "call",
+                "cloudwatch",
+                "get_metric_statistics",
+                "--params",
+                &query
+            ])?
         );
         println!("the audit log, one line per run (plugctl audit):");
         self.plugctl(&["audit"])
@@ -177,8 +184,12 @@ impl Demo {
     pub fn summary(&self, endpoint: &str) {
         let state = self.state.display();
         println!("\nDone. LocalStack ran at {endpoint} and stops now.");
-        println!("audit log:    {state}/audit.jsonl  (PLUGCTL_STATE_DIR={state} plugctl audit --run <id>)");
-        println!("metrics:      CloudWatch namespace plugctl; log events: log group /plugctl/runs, one stream per run");
+        println!(
+            "audit log:    {state}/audit.jsonl  (PLUGCTL_STATE_DIR={state} plugctl audit --run <id>)"
+        );
+        println!(
+            "metrics:      CloudWatch namespace plugctl; log events: log group /plugctl/runs, one stream per run"
+        );
         println!("run journals: {state}/runs/  (PLUGCTL_STATE_DIR={state} plugctl runs)");
         println!(
             "\nAgainst a real account: unset AWS_ENDPOINT_URL, use your usual credentials, and run"

@@ -38,7 +38,8 @@ pub enum LoadError {
 pub struct Plugin {
     /// The canonical plugin root.
     pub root: PathBuf,
-    /// The manifest's source.
+    /// The manifest's source (for a host-format folder without a manifest,
+    /// an empty file named after the folder).
     pub manifest_file: Arc<SourceFile>,
     /// The decoded manifest, unless it was too broken to decode.
     pub manifest: Option<Manifest>,

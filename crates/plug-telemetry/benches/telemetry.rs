@@ -17,7 +17,7 @@ fn event(run: &RunId, at_ms: u64, i: u64) -> RunEvent {
             plugin: "aws-deployment-assistant".into(),
             version: "1.0.0".into(),
             skill: format!("skill-{}", i % 7),
-            actor: if i % 2 == 0 {
+            actor: if i.is_multiple_of(2) {
                 Actor::Agent
             } else {
                 Actor::Human

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod redact;
 pub mod spool;
+pub mod traces;
 
 pub use audit::{AuditError, AuditLog, Record, read};
 pub use cloudwatch::{CloudWatch, CloudWatchConfig};

@@ -194,7 +194,75 @@ struct Worker {
     redactor: Redactor,
     overflow: Arc<Mutex<Vec<RunEvent>>>,
     remote: Option<Remote>,
+    traces: Option<Traces>,
     interval: Duration,
+}
+
+/// OTLP export, when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific
+/// variable) is set. Spans are rebuilt from events, so the audit log still
+/// holds everything when the collector is down; unsent spans are kept for
+/// the next attempt up to [`MAX_PENDING_SPANS`].
+struct Traces {
+    runtime: tokio::runtime::Runtime,
+    exporter: opentelemetry_otlp::SpanExporter,
+    tracer: crate::traces::Tracer,
+    pending: Vec<opentelemetry_sdk::trace::SpanData>,
+}
+
+const MAX_PENDING_SPANS: usize = 10_000;
+
+impl Traces {
+    fn from_env() -> Option<Traces> {
+        let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if !set("OTEL_EXPORTER_OTLP_ENDPOINT") && !set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            return None;
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        // The exporter's HTTP client is reqwest with rustls but no crypto
+        // provider of its own (the workspace picks ring); install it, as
+        // plug-mcp does, or building the client panics.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // The exporter reads endpoint, protocol, headers and timeout from the
+        // standard OTEL_EXPORTER_OTLP_* variables.
+        let exporter =
+            match runtime.block_on(async { opentelemetry_otlp::SpanExporter::builder().build() }) {
+                Ok(mut exporter) => {
+                    use opentelemetry_sdk::trace::SpanExporter as _;
+                    let service = opentelemetry_sdk::Resource::builder()
+                        .with_service_name("plugctl")
+                        .build();
+                    exporter.set_resource(&service);
+                    exporter
+                }
+                Err(e) => {
+                    eprintln!("warning: OTLP trace export is off: {e}");
+                    return None;
+                }
+            };
+        Some(Traces {
+            runtime,
+            exporter,
+            tracer: crate::traces::Tracer::new(),
+            pending: Vec::new(),
+        })
+    }
+
+    fn export(&mut self) {
+        use opentelemetry_sdk::trace::SpanExporter as _;
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let kept = batch.clone();
+        if self.runtime.block_on(self.exporter.export(batch)).is_err() {
+            self.pending = kept;
+            let excess = self.pending.len().saturating_sub(MAX_PENDING_SPANS);
+            self.pending.drain(..excess);
+        }
+    }
 }
 
 /// What exists only when a remote sink is configured.
@@ -242,6 +310,7 @@ impl Worker {
             redactor: options.redactor,
             overflow,
             remote,
+            traces: Traces::from_env(),
             interval: options.ship_interval,
         }
     }
@@ -255,7 +324,7 @@ impl Worker {
             match receiver.try_recv() {
                 Ok(Message::Event(event)) => {
                     poll = BUSY_POLL;
-                    self.handle(event);
+                    self.guarded(|worker| worker.handle(event));
                 }
                 Ok(Message::Flush(ack)) => {
                     let report = self.flush();
@@ -276,6 +345,17 @@ impl Worker {
                     return;
                 }
             }
+        }
+    }
+
+    /// Runs `work`, and if it panics (a bug in an exporter or a sink), turns
+    /// the remote sinks off instead of losing the worker: the audit log, the
+    /// record that matters most, keeps being written.
+    fn guarded(&mut self, work: impl FnOnce(&mut Self)) {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)));
+        if caught.is_err() {
+            self.traces = None;
+            self.remote = None;
         }
     }
 
@@ -313,6 +393,10 @@ impl Worker {
         // one per string, and the replacement needs no escaping.
         let line = self.redactor.text(&json).into_owned();
         self.audit.append(line.as_bytes(), phase);
+        if let Some(traces) = &mut self.traces {
+            let spans = traces.tracer.observe(&event);
+            traces.pending.extend(spans);
+        }
         if let Some(remote) = &mut self.remote {
             remote.observe(&event, line);
         }
@@ -321,6 +405,9 @@ impl Worker {
     /// Moves what was gathered to the spool, then drains the spool unless
     /// the destination is backing off (a flush always tries).
     fn ship(&mut self, force: bool) -> DrainReport {
+        if let Some(traces) = &mut self.traces {
+            traces.export();
+        }
         let Some(remote) = &mut self.remote else {
             return DrainReport::default();
         };

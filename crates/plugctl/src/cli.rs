@@ -117,6 +117,21 @@ pub enum Command {
     Audit(crate::commands::audit::AuditArgs),
     /// Serve plugins' skills as MCP tools (stdio, or Streamable HTTP on loopback with `--http`).
     Serve(crate::commands::serve::ServeArgs),
+    /// Install a plugin from a folder, a git URL (`URL#REF`) or `name@marketplace`
+    /// into the store (`$PLUGCTL_HOME`, else the XDG data folder); commands then take its name.
+    Install(crate::commands::store::InstallArgs),
+    /// List installed plugins with their version, source and sha256.
+    List(crate::commands::store::ListArgs),
+    /// Fetch installed plugins' sources again and reinstall them.
+    Update(crate::commands::store::UpdateArgs),
+    /// Remove an installed plugin.
+    Remove(crate::commands::store::RemoveArgs),
+    /// Marketplaces to install from: `marketplace add`, `marketplace list`.
+    Marketplace {
+        /// What to do with marketplaces.
+        #[command(subcommand)]
+        command: crate::commands::store::MarketplaceCommand,
+    },
 }
 
 /// `plugctl aws` subcommands.

@@ -240,3 +240,116 @@ fn a_marketplace_validates_with_its_plugins() {
             .contains("mismatches (Claude Code marketplace): 3 error(s), 3 warning(s)")
     );
 }
+
+fn plugctl_home(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env("PLUGCTL_HOME", home)
+        .output()
+        .expect("plugctl runs")
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.test"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn install_from_a_git_marketplace_then_use_update_tamper_and_remove() {
+    let market = tempfile::tempdir().expect("tempdir");
+    let fixture = repo().join(format!("{ECOSYSTEM}/marketplaces/valid/team-market"));
+    for dir in [
+        ".claude-plugin",
+        "plugins/changelog/.claude-plugin",
+        "plugins/changelog/skills/changelog",
+    ] {
+        std::fs::create_dir_all(market.path().join(dir)).expect("mkdir");
+    }
+    for file in [
+        ".claude-plugin/marketplace.json",
+        "plugins/changelog/.claude-plugin/plugin.json",
+        "plugins/changelog/skills/changelog/SKILL.md",
+    ] {
+        std::fs::copy(fixture.join(file), market.path().join(file)).expect("copy");
+    }
+    git(market.path(), &["init", "--quiet"]);
+    git(market.path(), &["add", "."]);
+    git(market.path(), &["commit", "--quiet", "-m", "v1.2.0"]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let url = format!("file://{}", market.path().display());
+    let run = |args: &[&str]| plugctl_home(home.path(), args);
+
+    let added = run(&["marketplace", "add", &url]);
+    assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
+    let installed = run(&["install", "changelog@team-market"]);
+    assert_eq!(
+        installed.status.code(),
+        Some(0),
+        "{}",
+        text(&installed.stderr)
+    );
+    assert!(
+        text(&installed.stdout)
+            .starts_with("installed changelog 1.2.0 from changelog@team-market @ ")
+    );
+    let listed = run(&["list", "--output", "json"]);
+    let lock: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(lock[0]["sha256"].as_str().map(str::len), Some(64));
+    let by_name = run(&["validate", "changelog"]);
+    assert_eq!(
+        text(&by_name.stdout),
+        "changelog: ok (1 skills)\n",
+        "{}",
+        text(&by_name.stderr)
+    );
+
+    let manifest = market
+        .path()
+        .join("plugins/changelog/.claude-plugin/plugin.json");
+    let bumped = std::fs::read_to_string(&manifest)
+        .expect("read")
+        .replace("1.2.0", "1.3.0");
+    std::fs::write(&manifest, bumped).expect("write");
+    git(market.path(), &["commit", "--quiet", "-am", "v1.3.0"]);
+    let updated = run(&["update", "changelog"]);
+    assert_eq!(
+        text(&updated.stdout),
+        "changelog: updated 1.2.0 -> 1.3.0\n",
+        "{}",
+        text(&updated.stderr)
+    );
+
+    let skill = home
+        .path()
+        .join("plugins/changelog/skills/changelog/SKILL.md");
+    std::fs::write(
+        &skill,
+        "---\nname: changelog\ndescription: now does something else\n---\n",
+    )
+    .expect("tamper");
+    let refused = run(&["inspect", "changelog"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("changed since installation"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    assert_eq!(run(&["remove", "changelog"]).status.code(), Some(0));
+    assert_eq!(text(&run(&["list"]).stdout), "no plugins installed\n");
+    assert_eq!(run(&["inspect", "changelog"]).status.code(), Some(2));
+}

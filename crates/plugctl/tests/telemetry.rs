@@ -511,7 +511,12 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn run_id(stderr: &str) -> String {
     stderr
         .lines()
-        .find_map(|l| l.strip_prefix("run ")?.split_whitespace().next().map(str::to_owned))
+        .find_map(|l| {
+            l.strip_prefix("run ")?
+                .split_whitespace()
+                .next()
+                .map(str::to_owned)
+        })
         .expect("run id on stderr")
 }
 
@@ -520,7 +525,10 @@ fn aws_unreachable_mid_run_fails_the_step_then_resume_completes_and_the_spool_ar
     let Some(endpoint) = localstack() else { return };
     let operator = Operator::new(&endpoint);
     let project = function_project();
-    let seed = repo().join("plugins/aws-deployment-assistant").display().to_string();
+    let seed = repo()
+        .join("plugins/aws-deployment-assistant")
+        .display()
+        .to_string();
     let function = unique("fault");
     let down = dead_endpoint();
     // AWS (and CloudWatch with it) is unreachable: the local steps pass, the
@@ -552,9 +560,17 @@ fn aws_unreachable_mid_run_fails_the_step_then_resume_completes_and_the_spool_ar
     assert!(operator.spooled() >= 2, "the run's telemetry is spooled");
 
     let resumed = operator.plugctl(project.path(), &["resume", &id]);
-    assert!(resumed.status.success(), "{}{}", text(&resumed.stdout), text(&resumed.stderr));
+    assert!(
+        resumed.status.success(),
+        "{}{}",
+        text(&resumed.stdout),
+        text(&resumed.stderr)
+    );
     let function_now = operator.aws("lambda", "get_function", json!({"FunctionName": function}));
-    assert_eq!(function_now["Configuration"]["FunctionName"], function.as_str());
+    assert_eq!(
+        function_now["Configuration"]["FunctionName"],
+        function.as_str()
+    );
     // Resuming started the telemetry worker, which delivered the old spool.
     let flush = operator.plugctl(&repo(), &["telemetry", "flush", "--output", "json"]);
     assert!(flush.status.success(), "{}", text(&flush.stderr));
@@ -571,5 +587,92 @@ fn aws_unreachable_mid_run_fails_the_step_then_resume_completes_and_the_spool_ar
     assert_eq!(operator.metric("Invocations", "Sum"), started as f64);
     assert_eq!(operator.metric("Errors", "Sum"), 1.0);
     let local = audit.iter().filter(|r| r["run_id"] == id.as_str()).count();
-    assert_eq!(operator.log_events(&id), local, "every event of both attempts, once");
+    assert_eq!(
+        operator.log_events(&id),
+        local,
+        "every event of both attempts, once"
+    );
+}
+
+/// A stand-in OTLP/HTTP collector: accepts every POST, keeps the bodies.
+fn collector() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            seen.lock()
+                .expect("lock")
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let _ = reader.into_inner().write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            );
+        }
+    });
+    (endpoint, bodies)
+}
+
+#[test]
+fn a_run_exports_one_trace_with_the_steps_under_the_run_span() {
+    let (endpoint, bodies) = collector();
+    let state = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    let plugin = repo().join("crates/plugctl/tests/fixtures/run-basics");
+    let out = Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args([
+            "run",
+            &plugin.display().to_string(),
+            "build-report",
+            "--param",
+            "target=prod",
+        ])
+        .current_dir(work.path())
+        .env("PLUGCTL_STATE_DIR", state.path())
+        .env("PLUGCTL_TELEMETRY", "local")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bodies = bodies.lock().expect("lock").clone();
+    let spans: Vec<Value> = bodies
+        .iter()
+        .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+        .flat_map(|b| {
+            b["resourceSpans"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten())
+                .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let named = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
+    };
+    let run = named("run build-report");
+    for step in ["step write", "step read", "step check"] {
+        assert_eq!(named(step)["parentSpanId"], run["spanId"], "{step}");
+        assert_eq!(named(step)["traceId"], run["traceId"]);
+    }
 }

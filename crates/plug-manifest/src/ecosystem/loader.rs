@@ -164,6 +164,11 @@ impl Loader {
     /// `rel` when it exists and stays inside the root (symlinks included);
     /// one that leaves the root is reported and never read.
     fn inside(&mut self, rel: &str) -> Option<PathBuf> {
+        match plain_path(&self.root, rel) {
+            Plain::Missing => return None,
+            Plain::Inside(path) => return Some(path),
+            Plain::Symlink => {}
+        }
         match resolve_inside(&self.root, rel) {
             Ok(path) => Some(path),
             Err(PathError::NotFound(_)) => None,
@@ -377,6 +382,34 @@ impl Loader {
             },
         );
     }
+}
+
+/// What a relative path is, found with one `lstat` per component (cheaper
+/// than canonicalizing, which a thousand skills notice).
+enum Plain {
+    /// Nothing there.
+    Missing,
+    /// There, and no component is a symlink: inside the (canonical) root.
+    Inside(PathBuf),
+    /// A component is a symlink (or `rel` is not plain): canonicalize to decide.
+    Symlink,
+}
+
+fn plain_path(root: &Path, rel: &str) -> Plain {
+    let mut path = root.to_path_buf();
+    for component in Path::new(rel).components() {
+        match component {
+            std::path::Component::Normal(part) => path.push(part),
+            std::path::Component::CurDir => continue,
+            _ => return Plain::Symlink,
+        }
+        match path.symlink_metadata() {
+            Err(_) => return Plain::Missing,
+            Ok(meta) if meta.file_type().is_symlink() => return Plain::Symlink,
+            Ok(_) => {}
+        }
+    }
+    Plain::Inside(path)
 }
 
 /// The manifest entry of a loaded skill.

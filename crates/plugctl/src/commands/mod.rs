@@ -9,6 +9,7 @@ pub(crate) mod mcp;
 mod policy;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod store;
 pub(crate) mod telemetry;
 mod validate;
 
@@ -16,7 +17,10 @@ use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
 /// Runs the parsed command and returns its exit code.
-pub fn run(cli: Cli) -> Exit {
+pub fn run(mut cli: Cli) -> Exit {
+    if let Err(exit) = store::resolve_installed_names(&mut cli.command) {
+        return exit;
+    }
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Plan(args) => run::plan(args),
@@ -67,6 +71,11 @@ pub fn run(cli: Cli) -> Exit {
         Command::Serve(args) => serve::run(args),
         Command::Telemetry { command } => telemetry::run(command),
         Command::Audit(args) => audit::run(&args),
+        Command::Install(args) => store::install(args),
+        Command::List(args) => store::list(args),
+        Command::Update(args) => store::update(args),
+        Command::Remove(args) => store::remove(args),
+        Command::Marketplace { command } => store::marketplace(command),
     }
 }
 

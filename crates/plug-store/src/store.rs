@@ -1,0 +1,428 @@
+//! The store: install, resolve (with the digest check), update, remove, and
+//! the marketplaces plugins are installed from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use plug_manifest::ecosystem::marketplace::{self, PluginSource};
+use plug_manifest::native::model::Manifest;
+use plug_manifest::paths::resolve_inside;
+use plug_manifest::{Severity, load_plugin};
+
+use crate::digest::tree_sha256;
+use crate::error::StoreError;
+use crate::fetch::{clone, copy_tree};
+use crate::lock::{Installed, Lockfile, MarketplaceRecord, write_atomic};
+use crate::source::{Source, is_name};
+
+/// The plugins installed under one folder.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// What [`Store::update`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// The plugin.
+    pub name: String,
+    /// Its version before.
+    pub from: Option<String>,
+    /// Its version after.
+    pub to: Option<String>,
+    /// Whether its files changed.
+    pub changed: bool,
+}
+
+/// A plugin fetched into staging: its folder and the commit it came from.
+struct Fetched {
+    dir: PathBuf,
+    commit: Option<String>,
+}
+
+/// Operator configuration values by key.
+type Config = BTreeMap<String, String>;
+
+impl Store {
+    /// The store at `root` (created on first write).
+    pub fn open(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    /// The store at [`crate::location::default_root`].
+    pub fn open_default() -> Option<Store> {
+        crate::location::default_root().map(Store::open)
+    }
+
+    /// The store's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.root.join("plugctl.lock")
+    }
+
+    fn plugin_dir(&self, name: &str) -> PathBuf {
+        self.root.join("plugins").join(name)
+    }
+
+    fn marketplace_dir(&self, name: &str) -> PathBuf {
+        self.root.join("marketplaces").join(name)
+    }
+
+    fn secrets_path(&self, name: &str) -> PathBuf {
+        self.root.join("secrets").join(format!("{name}.json"))
+    }
+
+    fn staging(&self) -> Result<tempfile::TempDir, StoreError> {
+        let dir = self.root.join("staging");
+        std::fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        tempfile::tempdir_in(&dir).map_err(StoreError::io(&dir))
+    }
+
+    /// The lock file as it is now.
+    pub fn lock(&self) -> Result<Lockfile, StoreError> {
+        Lockfile::read(&self.lock_path())
+    }
+
+    /// Every installed plugin, by name.
+    pub fn list(&self) -> Result<Vec<Installed>, StoreError> {
+        Ok(self.lock()?.plugins.into_values().collect())
+    }
+
+    /// Installs (or reinstalls) a plugin from `source` as [`Source::parse`]
+    /// reads it, with the operator's `config` values.
+    pub fn install(
+        &self,
+        source: &str,
+        config: &[(String, String)],
+    ) -> Result<Installed, StoreError> {
+        let source = absolute(Source::parse(source))?;
+        self.install_from(source, config.iter().cloned().collect())
+    }
+
+    fn install_from(&self, source: Source, config: Config) -> Result<Installed, StoreError> {
+        let staging = self.staging()?;
+        let fetched = self.fetch(&source, staging.path())?;
+        let manifest = checked_manifest(&fetched.dir)?;
+        let name = manifest.name.value.clone();
+        if !is_name(&name) {
+            let detail = format!("its name `{name}` cannot be a folder name");
+            return Err(StoreError::Invalid { name, detail });
+        }
+        let (plain, secret) = split_config(&manifest, config)?;
+        let fresh = staging.path().join("installed");
+        copy_tree(&fetched.dir, &fresh)?;
+        let installed = Installed {
+            name: name.clone(),
+            version: manifest.version.as_ref().map(ToString::to_string),
+            sha256: tree_sha256(&fresh)?,
+            source,
+            commit: fetched.commit,
+            config: plain,
+            sensitive: secret.keys().cloned().collect(),
+        };
+        self.replace_dir(&fresh, &self.plugin_dir(&name), staging.path())?;
+        self.write_secrets(&name, &secret)?;
+        let mut lock = self.lock()?;
+        lock.plugins.insert(name, installed.clone());
+        lock.write(&self.lock_path())?;
+        Ok(installed)
+    }
+
+    /// Puts `fresh` at `dest`, moving a previous tree aside first.
+    fn replace_dir(&self, fresh: &Path, dest: &Path, staging: &Path) -> Result<(), StoreError> {
+        let parent = dest.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(parent).map_err(StoreError::io(parent))?;
+        if dest.exists() {
+            let old = staging.join("previous");
+            std::fs::rename(dest, &old).map_err(StoreError::io(dest))?;
+        }
+        std::fs::rename(fresh, dest).map_err(StoreError::io(dest))
+    }
+
+    fn fetch(&self, source: &Source, staging: &Path) -> Result<Fetched, StoreError> {
+        match source {
+            Source::Local { path } => Ok(Fetched {
+                dir: path.clone(),
+                commit: None,
+            }),
+            Source::Git {
+                url,
+                reference,
+                path,
+            } => {
+                let repo = staging.join("repo");
+                let commit = clone(url, reference.as_deref(), &repo)?;
+                let dir = match path {
+                    Some(path) => inside(&repo, path)?,
+                    None => repo,
+                };
+                Ok(Fetched {
+                    dir,
+                    commit: Some(commit),
+                })
+            }
+            Source::Marketplace {
+                plugin,
+                marketplace,
+            } => self.fetch_entry(plugin, marketplace, staging),
+        }
+    }
+
+    /// A marketplace entry: a folder of the marketplace, or a git source it names.
+    fn fetch_entry(
+        &self,
+        plugin: &str,
+        market: &str,
+        staging: &Path,
+    ) -> Result<Fetched, StoreError> {
+        let record = self.lock()?.marketplaces.remove(market).ok_or_else(|| {
+            StoreError::Marketplace(format!(
+                "no marketplace named `{market}`; add it with `plugctl marketplace add`"
+            ))
+        })?;
+        let dir = self.marketplace_dir(market);
+        let git = |url: String, reference: Option<String>, path: Option<String>| Source::Git {
+            url,
+            reference,
+            path,
+        };
+        match find_entry(&dir, plugin, market)? {
+            PluginSource::Local(path) => Ok(Fetched {
+                dir: inside(&dir, &path)?,
+                commit: record.commit,
+            }),
+            PluginSource::GitHub {
+                repo,
+                reference,
+                path,
+            } => {
+                let url = format!("https://github.com/{repo}.git");
+                self.fetch(&git(url, reference, path), staging)
+            }
+            PluginSource::Git {
+                url,
+                reference,
+                path,
+            } => self.fetch(&git(url, reference, path), staging),
+            PluginSource::Npm { package, .. } => Err(StoreError::Marketplace(format!(
+                "`{plugin}` comes from the npm package `{package}`, which plugctl cannot install"
+            ))),
+        }
+    }
+
+    /// The folder of an installed plugin, after checking that its files still
+    /// have the digest recorded at install: a tampered plugin is refused.
+    pub fn resolve(&self, name: &str) -> Result<PathBuf, StoreError> {
+        let installed = self.installed(name)?;
+        let dir = self.plugin_dir(name);
+        let actual = tree_sha256(&dir)?;
+        if actual != installed.sha256 {
+            return Err(StoreError::Tampered {
+                name: name.to_owned(),
+                locked: installed.sha256,
+                actual,
+            });
+        }
+        Ok(dir)
+    }
+
+    fn installed(&self, name: &str) -> Result<Installed, StoreError> {
+        self.lock()?
+            .plugins
+            .remove(name)
+            .ok_or_else(|| StoreError::NotInstalled(name.to_owned()))
+    }
+
+    /// The operator configuration given at install, sensitive values included.
+    pub fn config(&self, name: &str) -> Result<Config, StoreError> {
+        let mut config = self.installed(name)?.config;
+        config.extend(self.read_secrets(name)?);
+        Ok(config)
+    }
+
+    /// Fetches an installed plugin's source again (refreshing its marketplace
+    /// first) and reinstalls it with the same configuration.
+    pub fn update(&self, name: &str) -> Result<Update, StoreError> {
+        let before = self.installed(name)?;
+        if let Source::Marketplace { marketplace, .. } = &before.source {
+            let record = self.lock()?.marketplaces.remove(marketplace);
+            let record = record.ok_or_else(|| {
+                StoreError::Marketplace(format!("the marketplace `{marketplace}` was removed"))
+            })?;
+            self.add_marketplace_from(record.source)?;
+        }
+        let config = self.config(name)?;
+        let after = self.install_from(before.source.clone(), config)?;
+        Ok(Update {
+            name: name.to_owned(),
+            changed: after.sha256 != before.sha256,
+            from: before.version,
+            to: after.version,
+        })
+    }
+
+    /// Removes an installed plugin: its files, its lock entry and its secrets.
+    pub fn remove(&self, name: &str) -> Result<Installed, StoreError> {
+        let mut lock = self.lock()?;
+        let installed = lock
+            .plugins
+            .remove(name)
+            .ok_or_else(|| StoreError::NotInstalled(name.to_owned()))?;
+        let dir = self.plugin_dir(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        }
+        self.write_secrets(name, &Config::new())?;
+        lock.write(&self.lock_path())?;
+        Ok(installed)
+    }
+
+    /// Adds (or refreshes) a marketplace from a folder or a git URL.
+    pub fn add_marketplace(&self, source: &str) -> Result<MarketplaceRecord, StoreError> {
+        match absolute(Source::parse(source))? {
+            Source::Marketplace { .. } => Err(StoreError::BadSource(source.to_owned())),
+            source => self.add_marketplace_from(source),
+        }
+    }
+
+    fn add_marketplace_from(&self, source: Source) -> Result<MarketplaceRecord, StoreError> {
+        let staging = self.staging()?;
+        let fetched = self.fetch(&source, staging.path())?;
+        let name = marketplace_name(&fetched.dir)?;
+        let fresh = staging.path().join("marketplace");
+        copy_tree(&fetched.dir, &fresh)?;
+        self.replace_dir(&fresh, &self.marketplace_dir(&name), staging.path())?;
+        let record = MarketplaceRecord {
+            name: name.clone(),
+            source,
+            commit: fetched.commit,
+        };
+        let mut lock = self.lock()?;
+        lock.marketplaces.insert(name, record.clone());
+        lock.write(&self.lock_path())?;
+        Ok(record)
+    }
+
+    fn write_secrets(&self, name: &str, secrets: &Config) -> Result<(), StoreError> {
+        let path = self.secrets_path(name);
+        if secrets.is_empty() {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(&path)(e)),
+                _ => Ok(()),
+            };
+        }
+        let text = serde_json::to_vec_pretty(secrets).map_err(|e| StoreError::Lock {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        write_atomic(&path, &text, Some(0o600))
+    }
+
+    fn read_secrets(&self, name: &str) -> Result<Config, StoreError> {
+        let path = self.secrets_path(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Lock {
+                path,
+                detail: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::new()),
+            Err(e) => Err(StoreError::io(&path)(e)),
+        }
+    }
+}
+
+/// A local source with its folder made absolute (the lock outlives the cwd).
+fn absolute(source: Source) -> Result<Source, StoreError> {
+    match source {
+        Source::Local { path } => Ok(Source::Local {
+            path: path.canonicalize().map_err(StoreError::io(&path))?,
+        }),
+        other => Ok(other),
+    }
+}
+
+/// The manifest of the plugin in `dir`, refused when it has errors.
+fn checked_manifest(dir: &Path) -> Result<Manifest, StoreError> {
+    let shown = dir.display().to_string();
+    let plugin = load_plugin(dir).map_err(|e| StoreError::Invalid {
+        name: shown.clone(),
+        detail: e.to_string(),
+    })?;
+    let errors = plugin.findings.iter();
+    if let Some(error) = errors.clone().find(|f| f.severity == Severity::Error) {
+        let detail = error.to_record().to_string();
+        return Err(StoreError::Invalid {
+            name: shown,
+            detail,
+        });
+    }
+    plugin.manifest.ok_or(StoreError::Invalid {
+        name: shown,
+        detail: "no manifest".into(),
+    })
+}
+
+/// Operator values split into plain and sensitive ones; a key the plugin
+/// neither declares nor uses as `<server>.<setting>` is refused.
+fn split_config(manifest: &Manifest, config: Config) -> Result<(Config, Config), StoreError> {
+    let (mut plain, mut secret) = (Config::new(), Config::new());
+    for (key, value) in config {
+        let server_setting = key
+            .split_once('.')
+            .is_some_and(|(server, _)| manifest.mcp_servers.iter().any(|s| s.name == server));
+        match manifest.config.get(&key) {
+            Some(declared) if declared.sensitive => secret.insert(key, value),
+            Some(_) => plain.insert(key, value),
+            None if server_setting => plain.insert(key, value),
+            None => {
+                let declared: Vec<&str> = manifest.config.keys().map(String::as_str).collect();
+                return Err(StoreError::UnknownConfig {
+                    plugin: manifest.name.value.clone(),
+                    key,
+                    declared: declared.join(", "),
+                });
+            }
+        };
+    }
+    Ok((plain, secret))
+}
+
+/// `path` inside `root` (no escape, symlinks included).
+fn inside(root: &Path, path: &str) -> Result<PathBuf, StoreError> {
+    let root = root.canonicalize().map_err(StoreError::io(root))?;
+    resolve_inside(&root, path).map_err(|e| StoreError::Marketplace(e.to_string()))
+}
+
+/// The name a marketplace folder declares (in its first marketplace file).
+fn marketplace_name(dir: &Path) -> Result<String, StoreError> {
+    let found = marketplace::find(dir);
+    let (format, rel) = found.first().copied().ok_or_else(|| {
+        StoreError::Marketplace(format!("{}: no marketplace file here", dir.display()))
+    })?;
+    let market =
+        marketplace::load(dir, rel, format).map_err(|e| StoreError::Marketplace(e.to_string()))?;
+    let errors = market.findings.iter();
+    if let Some(error) = errors.clone().find(|f| f.severity == Severity::Error) {
+        return Err(StoreError::Marketplace(error.to_record().to_string()));
+    }
+    market.name.filter(|n| is_name(n)).ok_or_else(|| {
+        StoreError::Marketplace(format!("{rel}: the marketplace needs a plain `name`"))
+    })
+}
+
+/// The source of entry `plugin` in the marketplace at `dir`.
+fn find_entry(dir: &Path, plugin: &str, market: &str) -> Result<PluginSource, StoreError> {
+    for (format, rel) in marketplace::find(dir) {
+        let loaded = marketplace::load(dir, rel, format)
+            .map_err(|e| StoreError::Marketplace(e.to_string()))?;
+        if let Some(entry) = loaded.entries.into_iter().find(|e| e.name.value == plugin) {
+            return Ok(entry.source);
+        }
+    }
+    Err(StoreError::Marketplace(format!(
+        "the marketplace `{market}` has no plugin `{plugin}`"
+    )))
+}

@@ -1,0 +1,233 @@
+//! `plugctl install`, `list`, `update`, `remove` and `marketplace`: the
+//! plugin store (see plug-store), and installed names wherever a command
+//! takes a plugin path.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use plug_store::{Installed, Store, StoreError};
+
+use crate::cli::{Command, HooksCommand, Output, parse_key_value};
+use crate::commands::mcp::McpCommand;
+use crate::exit::Exit;
+
+/// `plugctl install`.
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    /// A plugin folder, a git URL (`URL#REF` for a branch, tag or commit) or `name@marketplace`.
+    pub source: String,
+    /// An operator configuration value, `name=value` (repeatable); values the
+    /// plugin marks sensitive are kept out of the lock file and of the output.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+}
+
+/// `plugctl list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+}
+
+/// `plugctl update`.
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    /// The installed plugins to update (all when none is named).
+    pub names: Vec<String>,
+}
+
+/// `plugctl remove`.
+#[derive(Debug, Clone, Args)]
+pub struct RemoveArgs {
+    /// The installed plugin.
+    pub name: String,
+}
+
+/// `plugctl marketplace` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum MarketplaceCommand {
+    /// Add (or refresh) a marketplace from a folder or a git URL (`URL#REF`).
+    Add {
+        /// The marketplace's folder or git URL.
+        source: String,
+    },
+    /// List the marketplaces added.
+    List,
+}
+
+fn store() -> Result<Store, Exit> {
+    Store::open_default().ok_or_else(|| {
+        eprintln!("error: no store folder: set PLUGCTL_HOME (or XDG_DATA_HOME or HOME)");
+        Exit::Usage
+    })
+}
+
+fn failed(e: &StoreError) -> Exit {
+    eprintln!("error: {e}");
+    match e {
+        StoreError::Invalid { .. } | StoreError::Tampered { .. } => Exit::Findings,
+        _ => Exit::Usage,
+    }
+}
+
+/// Installs one plugin.
+pub fn install(args: InstallArgs) -> Exit {
+    let store = match store() {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    match store.install(&args.source, &args.set) {
+        Ok(installed) => {
+            println!("installed {}", line(&installed));
+            Exit::Success
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// One plugin in a line: name, version, source, digest prefix.
+fn line(p: &Installed) -> String {
+    let version = p.version.as_deref().unwrap_or("(no version)");
+    let commit = p
+        .commit
+        .as_deref()
+        .map(|c| format!(" @ {}", &c[..c.len().min(12)]));
+    let sha = &p.sha256[..p.sha256.len().min(12)];
+    format!(
+        "{} {version} from {}{} (sha256 {sha})",
+        p.name,
+        p.source,
+        commit.unwrap_or_default()
+    )
+}
+
+/// Lists installed plugins; `--output json` prints the lock entries (no secrets are in them).
+pub fn list(args: ListArgs) -> Exit {
+    let store = match store() {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    let installed = match store.list() {
+        Ok(installed) => installed,
+        Err(e) => return failed(&e),
+    };
+    match args.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&installed).unwrap_or_else(|_| "[]".into())
+        ),
+        Output::Human if installed.is_empty() => println!("no plugins installed"),
+        Output::Human => installed.iter().for_each(|p| println!("{}", line(p))),
+    }
+    Exit::Success
+}
+
+/// Updates the named plugins, or every installed one.
+pub fn update(args: UpdateArgs) -> Exit {
+    let store = match store() {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    let names = match args.names.is_empty() {
+        false => args.names,
+        true => match store.list() {
+            Ok(all) => all.into_iter().map(|p| p.name).collect(),
+            Err(e) => return failed(&e),
+        },
+    };
+    let mut exit = Exit::Success;
+    for name in names {
+        match store.update(&name) {
+            Ok(u) if u.changed => println!(
+                "{name}: updated {} -> {}",
+                u.from.as_deref().unwrap_or("?"),
+                u.to.as_deref().unwrap_or("?")
+            ),
+            Ok(_) => println!("{name}: up to date"),
+            Err(e) => exit = failed(&e),
+        }
+    }
+    exit
+}
+
+/// Removes one installed plugin.
+pub fn remove(args: RemoveArgs) -> Exit {
+    let store = match store() {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    match store.remove(&args.name) {
+        Ok(p) => {
+            println!("removed {}", p.name);
+            Exit::Success
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// Adds or lists marketplaces.
+pub fn marketplace(command: MarketplaceCommand) -> Exit {
+    let store = match store() {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    match command {
+        MarketplaceCommand::Add { source } => match store.add_marketplace(&source) {
+            Ok(m) => {
+                println!("added marketplace {} from {}", m.name, m.source);
+                Exit::Success
+            }
+            Err(e) => failed(&e),
+        },
+        MarketplaceCommand::List => match store.lock() {
+            Ok(lock) => {
+                for m in lock.marketplaces.values() {
+                    println!("{} from {}", m.name, m.source);
+                }
+                Exit::Success
+            }
+            Err(e) => failed(&e),
+        },
+    }
+}
+
+/// Replaces every plugin argument that names no file but an installed plugin
+/// with that plugin's folder, after checking its digest: a tampered plugin
+/// stops the command here.
+pub(crate) fn resolve_installed_names(command: &mut Command) -> Result<(), Exit> {
+    let mut paths: Vec<&mut PathBuf> = Vec::new();
+    match command {
+        Command::Run(a) | Command::Plan(a) => paths.push(&mut a.plugin),
+        Command::Validate { paths: all, .. } => paths.extend(all.iter_mut()),
+        Command::Inspect { path, .. } => paths.push(path),
+        Command::Check { plugin, .. } => paths.push(plugin),
+        Command::Hooks {
+            command: HooksCommand::Run { plugin, .. },
+        } => paths.push(plugin),
+        Command::Mcp {
+            command: McpCommand::Tools { plugin, .. } | McpCommand::Call { plugin, .. },
+        } => paths.push(plugin),
+        Command::Serve(args) => paths.extend(args.plugins.iter_mut()),
+        _ => {}
+    }
+    paths.into_iter().try_for_each(resolve)
+}
+
+fn resolve(path: &mut PathBuf) -> Result<(), Exit> {
+    let name = path.to_str().filter(|n| {
+        !path.exists() && !n.is_empty() && !n.contains(['/', '\\']) && !n.starts_with('.')
+    });
+    let (Some(name), Some(store)) = (name, Store::open_default()) else {
+        return Ok(());
+    };
+    match store.resolve(name) {
+        Ok(dir) => {
+            *path = dir;
+            Ok(())
+        }
+        // Not installed either: the command reports the missing path itself.
+        Err(StoreError::NotInstalled(_)) => Ok(()),
+        Err(e) => Err(failed(&e)),
+    }
+}
