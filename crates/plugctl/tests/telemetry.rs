@@ -332,6 +332,27 @@ fn the_recommended_alarms_are_created_for_each_skill_and_actor() {
     assert_eq!(latency["Namespace"], operator.namespace.as_str());
 }
 
+/// Reads one HTTP/1.1 request: returns its body and the stream to answer on.
+fn read_request(stream: std::net::TcpStream) -> (String, std::net::TcpStream) {
+    let mut reader = BufReader::new(stream);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    (
+        String::from_utf8_lossy(&body).into_owned(),
+        reader.into_inner(),
+    )
+}
+
 /// Serves one recorded LookupEvents answer per request; returns the endpoint
 /// and a handle yielding the request bodies it saw.
 fn recorded_cloudtrail(body: String) -> (String, std::thread::JoinHandle<Vec<String>>) {
@@ -341,21 +362,8 @@ fn recorded_cloudtrail(body: String) -> (String, std::thread::JoinHandle<Vec<Str
         let mut seen = Vec::new();
         // One LookupEvents call (the recorded answer has no NextToken).
         if let Ok((stream, _)) = listener.accept() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut request = vec![0; length];
-            let _ = reader.read_exact(&mut request);
-            seen.push(String::from_utf8_lossy(&request).into_owned());
-            let mut stream = reader.into_inner();
+            let (request, mut stream) = read_request(stream);
+            seen.push(request);
             let _ = write!(
                 stream,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: ct-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -602,23 +610,9 @@ fn collector() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let seen = bodies.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            seen.lock()
-                .expect("lock")
-                .push(String::from_utf8_lossy(&body).into_owned());
-            let _ = reader.into_inner().write_all(
+            let (body, mut stream) = read_request(stream);
+            seen.lock().expect("lock").push(body);
+            let _ = stream.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
             );
         }
