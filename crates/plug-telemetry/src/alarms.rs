@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::{
-    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Statistic,
+    ComparisonOperator, Metric, MetricDataQuery, MetricStat, Statistic,
 };
 use serde::Serialize;
 
-use crate::cloudwatch::CloudWatch;
+use crate::cloudwatch::{CloudWatch, dimensions};
 use crate::delivery::SendError;
 use crate::metrics::{Dimensions, names};
 
@@ -132,17 +132,6 @@ fn alarm_name(d: &Dimensions, kind: AlarmKind) -> String {
         AlarmKind::LongRunning => "long-running",
     };
     format!("plugctl-{}-{}-{}-{kind}", d.plugin, d.skill, d.actor_type)
-}
-
-fn dimensions(d: &Dimensions) -> Vec<Dimension> {
-    [
-        ("Plugin", &d.plugin),
-        ("Skill", &d.skill),
-        ("ActorType", &d.actor_type),
-    ]
-    .into_iter()
-    .map(|(name, value)| Dimension::builder().name(name).value(value).build())
-    .collect()
 }
 
 fn metric_query(

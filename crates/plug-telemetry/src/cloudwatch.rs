@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::delivery::{Destination, SendError};
 use crate::logs::LogBatch;
-use crate::metrics::{Datum, Unit};
+use crate::metrics::{Datum, Dimensions, Unit};
 
 /// Where and what plugctl publishes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,13 +171,22 @@ impl Destination for CloudWatch {
     }
 }
 
+/// The metric dimensions of a datum or an alarm, in one order everywhere.
+pub(crate) fn dimensions(d: &Dimensions) -> Vec<Dimension> {
+    [
+        ("Plugin", &d.plugin),
+        ("Skill", &d.skill),
+        ("ActorType", &d.actor_type),
+    ]
+    .into_iter()
+    .map(|(name, value)| Dimension::builder().name(name).value(value).build())
+    .collect()
+}
+
 fn datum(d: &Datum) -> MetricDatum {
-    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
     MetricDatum::builder()
         .metric_name(&d.name)
-        .dimensions(dimension("Plugin", &d.dimensions.plugin))
-        .dimensions(dimension("Skill", &d.dimensions.skill))
-        .dimensions(dimension("ActorType", &d.dimensions.actor_type))
+        .set_dimensions(Some(dimensions(&d.dimensions)))
         .timestamp(DateTime::from_secs(
             i64::try_from(d.minute).unwrap_or(i64::MAX),
         ))

@@ -1,6 +1,7 @@
 //! `plugctl audit`: the runs in the audit log, or one run's timeline,
 //! optionally merged with what CloudTrail recorded for the run's session.
 
+use super::usage;
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -185,9 +186,4 @@ fn print_timeline(entries: &[TimelineEntry], output: Output) {
             entry.what
         );
     }
-}
-
-fn usage(message: &str) -> Exit {
-    eprintln!("error: {message}");
-    Exit::Usage
 }

@@ -65,12 +65,9 @@ pub fn run(command: AwsCommand) -> Exit {
         params,
         region: None,
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     runtime.block_on(call_once(config, call))
 }

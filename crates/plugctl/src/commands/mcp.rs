@@ -3,6 +3,7 @@
 //!
 //! The rest of plugctl is synchronous; this command owns a tokio runtime.
 
+use super::usage;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -87,11 +88,6 @@ pub fn run(command: McpCommand) -> Exit {
             runtime.block_on(call(&plugin, &server, &tool, &arguments, set, output))
         }
     }
-}
-
-fn usage(message: &str) -> Exit {
-    eprintln!("error: {message}");
-    Exit::Usage
 }
 
 /// Loads the plugin and builds its registry; manifest defaults fill config values not `--set`.

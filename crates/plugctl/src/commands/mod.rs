@@ -79,6 +79,18 @@ pub fn run(mut cli: Cli) -> Exit {
     }
 }
 
+/// Prints `error: message` and returns the usage exit code.
+pub(crate) fn usage(message: &str) -> Exit {
+    eprintln!("error: {message}");
+    Exit::Usage
+}
+
+/// The async runtime a command's AWS or MCP work runs on.
+pub(crate) fn async_runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| usage(&format!("cannot start the async runtime: {e}")))
+}
+
 /// Prints a load error (the plugin could not be read at all).
 fn report_load_error(error: &plug_manifest::LoadError) {
     eprintln!("{:?}", miette::Report::msg(error.to_string()));

@@ -1,5 +1,6 @@
 //! `plugctl run`, `plan`, `resume`, `runs`, `approve`, `reject`.
 
+use super::usage;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -253,9 +254,9 @@ fn execute(
     identity: &IdentityArgs,
     output: Output,
 ) -> Exit {
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+        Err(exit) => return exit,
     };
     runtime.block_on(async move {
         let (stop, interrupt) = tokio::sync::watch::channel(false);
@@ -668,11 +669,6 @@ fn exit_for(outcome: &RunOutcome) -> Exit {
         RunOutcome::Blocked { .. } => Exit::Blocked,
         RunOutcome::Interrupted { .. } => Exit::Interrupted,
     }
-}
-
-fn usage(message: &str) -> Exit {
-    eprintln!("error: {message}");
-    Exit::Usage
 }
 
 /// A JSON value as a `--param` text: strings bare, anything else as JSON.

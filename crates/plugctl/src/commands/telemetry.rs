@@ -1,5 +1,6 @@
 //! `plugctl telemetry flush | alarms`, and the telemetry every run records to.
 
+use super::usage;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -53,9 +54,9 @@ pub async fn start_for_run(
 
 /// `plugctl telemetry flush`: delivers the spool now.
 pub fn flush(identity: &crate::cli_run::IdentityArgs, output: Output) -> Exit {
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+        Err(exit) => return exit,
     };
     runtime.block_on(async {
         let config = identity_config(identity);
@@ -116,11 +117,6 @@ pub fn identity_config(identity: &crate::cli_run::IdentityArgs) -> plug_aws::Ide
         region: identity.region.clone(),
         ..Default::default()
     }
-}
-
-fn usage(message: &str) -> Exit {
-    eprintln!("error: {message}");
-    Exit::Usage
 }
 
 /// `plugctl telemetry` subcommands.
@@ -209,9 +205,9 @@ fn alarms(
         .map(|s| (s.name.value.clone(), None))
         .collect();
     let specs = plug_telemetry::alarms::recommended(&manifest.name.value, &skills, options);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+        Err(exit) => return exit,
     };
     runtime.block_on(async {
         let config = identity_config(identity);
