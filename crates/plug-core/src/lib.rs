@@ -10,8 +10,10 @@ pub mod actor;
 pub mod event;
 pub mod ids;
 pub mod ports;
+pub mod trace;
 pub mod value;
 
 pub use actor::Actor;
 pub use ids::RunId;
+pub use trace::TraceContext;
 pub use value::Value;

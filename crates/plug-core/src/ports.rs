@@ -209,6 +209,9 @@ pub struct ToolCall {
     pub tool: String,
     /// The tool's arguments (a JSON object).
     pub arguments: serde_json::Value,
+    /// The enclosing span, sent as `traceparent` in the request's `_meta`
+    /// (and as an HTTP header over Streamable HTTP); `None` outside a run.
+    pub trace: Option<crate::TraceContext>,
 }
 
 /// What a tool answered.
@@ -276,6 +279,10 @@ pub struct HookInput {
     pub params: serde_json::Value,
     /// Who the run acts for.
     pub actor: Actor,
+    /// The enclosing span, given to command hooks as `TRACEPARENT` and to
+    /// HTTP hooks as a `traceparent` header; not part of the JSON they read.
+    #[serde(skip)]
+    pub trace: Option<crate::TraceContext>,
 }
 
 /// The combined answer of the hooks of one event.

@@ -37,6 +37,7 @@ fn input() -> HookInput {
         action: Some("aws_api".into()),
         params: serde_json::json!({"function_name": "f", "memory_mb": 128}),
         actor: Actor::Agent,
+        trace: None,
     }
 }
 

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::plugin_options::option_variable;
+
 /// Variables copied from plugctl's own environment when set. `TMPDIR` is not
 /// copied but always points at the hook's own temp dir (the only place it may write).
 pub const PASSED_THROUGH: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ"];
@@ -40,6 +42,12 @@ pub(crate) struct EnvSources<'a> {
     pub declared: &'a BTreeMap<String, String>,
     /// The plugin root, exported as `CLAUDE_PLUGIN_ROOT` like Claude Code does.
     pub plugin_root: &'a Path,
+    /// The plugin's user configuration, exported as `CLAUDE_PLUGIN_OPTION_<KEY>`.
+    /// Not filtered by [`is_forbidden`]: these are the plugin's own settings,
+    /// given to it on purpose (an `api_token` option is meant for its hooks).
+    pub options: &'a BTreeMap<String, String>,
+    /// The plugin's persistent data folder, exported as `CLAUDE_PLUGIN_DATA`.
+    pub data_dir: Option<&'a Path>,
     /// The hook's temp dir, exported as `TMPDIR`.
     pub temp_dir: &'a Path,
     /// When set, `PATH` keeps only directories beneath these (what the sandbox lets it read).
@@ -66,6 +74,12 @@ pub(crate) fn hook_env(src: &EnvSources<'_>) -> Vec<(String, OsString)> {
         if !is_forbidden(name) {
             env.insert(name.clone(), value.into());
         }
+    }
+    for (key, value) in src.options {
+        env.insert(option_variable(key), value.into());
+    }
+    if let Some(data) = src.data_dir {
+        env.insert("CLAUDE_PLUGIN_DATA".into(), data.into());
     }
     env.insert("TMPDIR".into(), src.temp_dir.into());
     env.insert("CLAUDE_PLUGIN_ROOT".into(), src.plugin_root.into());
@@ -118,17 +132,28 @@ mod tests {
             ("AWS_ACCESS_KEY_ID".to_owned(), "AKIA".to_owned()),
         ]);
         let roots = [PathBuf::from("/usr")];
+        let options = BTreeMap::from([("api_token".to_owned(), "t0k".to_owned())]);
         let env = hook_env(&EnvSources {
             runtime: &runtime,
             declared: &declared,
             plugin_root: Path::new("/plug in"),
+            options: &options,
+            data_dir: Some(Path::new("/store/data/p")),
             temp_dir: Path::new("/tmp/h"),
             readable: Some(&roots),
         });
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
-            ["CLAUDE_PLUGIN_ROOT", "HOME", "PATH", "REGION", "TMPDIR"]
+            [
+                "CLAUDE_PLUGIN_DATA",
+                "CLAUDE_PLUGIN_OPTION_API_TOKEN",
+                "CLAUDE_PLUGIN_ROOT",
+                "HOME",
+                "PATH",
+                "REGION",
+                "TMPDIR"
+            ]
         );
         let path = &env.iter().find(|(k, _)| k == "PATH").expect("PATH").1;
         assert_eq!(path, &OsString::from("/usr/bin"));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use plug_core::TraceContext;
 use plug_core::ports::{HookDecision, HookError, HookHost, HookInput};
 use plug_manifest::native::model::{Hook, HookHandler};
 use serde_json::{Map, Value};
@@ -45,6 +46,13 @@ pub struct HostConfig {
     /// Params (top-level keys of `params`) redacted before any hook sees them,
     /// on top of the redaction the caller already did.
     pub sensitive_params: BTreeSet<String>,
+    /// The plugin's user configuration (its `userConfig` values): exported as
+    /// `CLAUDE_PLUGIN_OPTION_<KEY>` and substituted, as data, for
+    /// `${user_config.KEY}` in commands (see [`crate::plugin_options`]).
+    pub plugin_options: BTreeMap<String, String>,
+    /// The plugin's persistent data folder: exported as `CLAUDE_PLUGIN_DATA`
+    /// and, under Landlock, readable and writable by hooks.
+    pub plugin_data: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -59,6 +67,8 @@ impl Default for HostConfig {
             limits: ResourceLimits::default(),
             temp_root: None,
             sensitive_params: BTreeSet::new(),
+            plugin_options: BTreeMap::new(),
+            plugin_data: None,
         }
     }
 }
@@ -83,6 +93,18 @@ pub enum HostError {
         "`{0}` may not be passed to hooks: AWS_*, PLUGCTL_* and credential-like names are refused"
     )]
     ForbiddenVariable(String),
+    /// A command uses `${user_config.KEY}` but the plugin's user config has no `KEY`.
+    #[error(
+        "hook {index} (`{event}`) uses `${{user_config.{key}}}`, but the plugin's user config `{key}` has no value"
+    )]
+    MissingOption {
+        /// The hook's position in the manifest.
+        index: usize,
+        /// Its event.
+        event: String,
+        /// The key without a value.
+        key: String,
+    },
     /// The plugin root cannot be resolved.
     #[error("plugin root {path}: {source}")]
     Root {
@@ -140,12 +162,13 @@ impl ProcessHookHost {
         let hooks = hooks
             .into_iter()
             .enumerate()
-            .map(|(index, hook)| prepare(index, hook))
+            .map(|(index, hook)| prepare(index, hook, &config.plugin_options))
             .collect::<Result<Vec<_>, _>>()?;
         let read_paths = SYSTEM_READ_PATHS
             .iter()
             .map(PathBuf::from)
             .chain(config.extra_read_paths.iter().cloned())
+            .chain(config.plugin_data.iter().cloned())
             .chain([root.clone()])
             .collect();
         Ok(ProcessHookHost {
@@ -215,14 +238,15 @@ impl ProcessHookHost {
         let matching = self.matching(input);
         if let [index] = matching[..] {
             // One hook: no task to spawn, one thread hand-off less.
-            return vec![run_one(&self.inner, index, &object).await];
+            return vec![run_one(&self.inner, index, &object, input.trace).await];
         }
         let mut tasks = tokio::task::JoinSet::new();
         let mut index_of = HashMap::new();
         for index in matching {
             let inner = Arc::clone(&self.inner);
             let object = Arc::clone(&object);
-            let task = tasks.spawn(async move { run_one(&inner, index, &object).await });
+            let trace = input.trace;
+            let task = tasks.spawn(async move { run_one(&inner, index, &object, trace).await });
             index_of.insert(task.id(), index);
         }
         let mut reports = Vec::with_capacity(index_of.len());
@@ -272,7 +296,19 @@ fn hook_ran(input: &HookInput, report: &HookReport) -> plug_core::event::RunEven
     )
 }
 
-fn prepare(index: usize, hook: Hook) -> Result<Prepared, HostError> {
+fn prepare(
+    index: usize,
+    mut hook: Hook,
+    options: &BTreeMap<String, String>,
+) -> Result<Prepared, HostError> {
+    // Before the label is made, so reports show the variable, never a value.
+    hook.handler = crate::plugin_options::rewrite(&hook.handler, options).map_err(|key| {
+        HostError::MissingOption {
+            index,
+            event: hook.event.clone(),
+            key,
+        }
+    })?;
     let matcher =
         Matcher::parse(hook.matcher.as_deref()).map_err(|source| HostError::InvalidMatcher {
             index,
@@ -316,7 +352,15 @@ impl Ran {
     }
 }
 
-async fn run_one(inner: &Inner, index: usize, object: &Map<String, Value>) -> HookReport {
+/// Runs one hook. `trace` is the span it runs under, passed on as W3C trace
+/// context (`TRACEPARENT` for a process, a `traceparent` header over HTTP)
+/// so the hook's own spans join the run's trace.
+async fn run_one(
+    inner: &Inner,
+    index: usize,
+    object: &Map<String, Value>,
+    trace: Option<TraceContext>,
+) -> HookReport {
     let started = Instant::now();
     let prepared = &inner.hooks[index];
     let timeout = prepared
@@ -329,7 +373,7 @@ async fn run_one(inner: &Inner, index: usize, object: &Map<String, Value>) -> Ho
             let body = serde_json::to_vec(object).unwrap_or_default();
             let out = inner
                 .http
-                .post(url, body, timeout, inner.config.max_output_bytes)
+                .post(url, body, trace, timeout, inner.config.max_output_bytes)
                 .await;
             Ran {
                 end: out.end,
@@ -341,7 +385,7 @@ async fn run_one(inner: &Inner, index: usize, object: &Map<String, Value>) -> Ho
                 },
             }
         }
-        handler => inner.run_process(handler, object, timeout).await,
+        handler => inner.run_process(handler, object, trace, timeout).await,
     };
     let (verdict, advice) = interpret(&ran.end, &ran.stdout, &ran.stderr);
     inner.report(index, verdict, advice, ran, started.elapsed())
@@ -352,6 +396,7 @@ impl Inner {
         &self,
         handler: &HookHandler,
         object: &Map<String, Value>,
+        trace: Option<TraceContext>,
         timeout: Duration,
     ) -> Ran {
         let temp_root = self
@@ -377,13 +422,18 @@ impl Inner {
             ));
         }
         let readable = self.config.landlock.then_some(self.read_paths.as_slice());
-        let env = hook_env(&EnvSources {
+        let mut env = hook_env(&EnvSources {
             runtime: &|name| std::env::var_os(name),
             declared: &self.config.declared_env,
             plugin_root: &self.root,
+            options: &self.config.plugin_options,
+            data_dir: self.config.plugin_data.as_deref(),
             temp_dir: workdir.path(),
             readable,
         });
+        if let Some(trace) = trace {
+            env.push(("TRACEPARENT".into(), trace.traceparent().into()));
+        }
         // After the environment: `${VAR}` in an exec-form command expands from what the hook sees.
         let launch = match launch_for(handler, &self.root, &env) {
             Ok(launch) => launch,
@@ -394,6 +444,7 @@ impl Inner {
             write: SYSTEM_WRITE_PATHS
                 .iter()
                 .map(PathBuf::from)
+                .chain(self.config.plugin_data.iter().cloned())
                 .chain([workdir.path().to_path_buf()])
                 .collect(),
         });

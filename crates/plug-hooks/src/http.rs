@@ -37,6 +37,7 @@ impl HttpClient {
         &self,
         url: &str,
         body: Vec<u8>,
+        trace: Option<plug_core::TraceContext>,
         timeout: Duration,
         max_output: usize,
     ) -> HttpOutcome {
@@ -48,11 +49,14 @@ impl HttpClient {
             Ok(client) => client,
             Err(e) => return not_started(format!("no HTTP client: {e}")),
         };
-        let request = client
+        let mut request = client
             .post(url)
             .header("content-type", "application/json")
             .timeout(timeout)
             .body(body);
+        if let Some(trace) = trace {
+            request = request.header("traceparent", trace.traceparent());
+        }
         let mut response = match request.send().await {
             Ok(response) => response,
             Err(e) if e.is_timeout() => {

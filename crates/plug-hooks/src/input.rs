@@ -93,6 +93,7 @@ mod tests {
             action: Some("aws_api".into()),
             params: json!({"fn": "f", "db_password": "hunter2"}),
             actor: Actor::Agent,
+            trace: None,
         };
         let sensitive = BTreeSet::from(["db_password".to_owned()]);
         let bytes = with_cwd(&stdin_object(&input, &sensitive), Path::new("/tmp/x"));

@@ -13,6 +13,12 @@
 //! fds 0-2, and on Linux a Landlock domain plus resource limits ([`sandbox`]).
 //! The hook sees only its JSON input.
 //!
+//! A plugin's user configuration reaches its hooks as Claude Code passes it
+//! ([`plugin_options`]): `CLAUDE_PLUGIN_OPTION_<KEY>` variables, and
+//! `${user_config.KEY}` in commands, substituted as data, never as shell
+//! code. An installed plugin's data folder is `CLAUDE_PLUGIN_DATA`, the one
+//! place outside its temp dir a hook may write.
+//!
 //! Plugins in the Claude Code layout bring `hooks/hooks.json`;
 //! [`claude_layout`] maps its events onto the same moments.
 //!
@@ -28,6 +34,7 @@ mod host;
 mod http;
 pub mod input;
 pub mod matcher;
+pub mod plugin_options;
 mod process;
 pub mod report;
 pub mod sandbox;

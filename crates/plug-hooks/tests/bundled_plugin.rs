@@ -23,6 +23,7 @@ fn pre_deploy(params: serde_json::Value) -> HookInput {
         action: None,
         params,
         actor: Actor::Agent,
+        trace: None,
     }
 }
 

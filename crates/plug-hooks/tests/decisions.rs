@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 
 use common::*;
+use plug_core::TraceContext;
 use plug_core::ports::{HookDecision, HookError, HookHost};
 use plug_hooks::{HostConfig, Termination, Verdict};
 use plug_manifest::native::model::HookHandler;
@@ -178,12 +179,19 @@ async fn a_missing_or_escaping_handler_file_is_a_failure_not_a_panic() {
     );
 }
 
-/// Serves one request: returns the body it received and answers `answer` as JSON.
-fn serve_once(listener: TcpListener, answer: &'static str) -> std::thread::JoinHandle<String> {
+/// What [`serve_once`] received.
+struct Received {
+    traceparent: Option<String>,
+    body: String,
+}
+
+/// Serves one request: returns what it received and answers `answer` as JSON.
+fn serve_once(listener: TcpListener, answer: &'static str) -> std::thread::JoinHandle<Received> {
     std::thread::spawn(move || {
         let (stream, _) = listener.accept().expect("accept");
         let mut reader = BufReader::new(stream.try_clone().expect("clone"));
         let mut length = 0usize;
+        let mut traceparent = None;
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).expect("header line");
@@ -196,6 +204,11 @@ fn serve_once(listener: TcpListener, answer: &'static str) -> std::thread::JoinH
             {
                 length = value.trim().parse().expect("length");
             }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("traceparent")
+            {
+                traceparent = Some(value.trim().to_owned());
+            }
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).expect("body");
@@ -206,7 +219,10 @@ fn serve_once(listener: TcpListener, answer: &'static str) -> std::thread::JoinH
             answer.len()
         )
         .expect("answer");
-        String::from_utf8(body).expect("utf-8 body")
+        Received {
+            traceparent,
+            body: String::from_utf8(body).expect("utf-8 body"),
+        }
     })
 }
 
@@ -223,18 +239,54 @@ async fn an_http_hook_gets_the_input_as_json_and_its_answer_counts() {
         vec![hook("pre_step", HookHandler::Http { url })],
         HostConfig::default(),
     );
-    let decision = host.dispatch(&input("pre_step", Some("aws_api"))).await;
+    let mut input = input("pre_step", Some("aws_api"));
+    let trace = TraceContext::span(&input.run_id, "deploy", 1_764_175_624_000);
+    input.trace = Some(trace);
+    let decision = host.dispatch(&input).await;
     assert_eq!(
         decision.expect("a decision"),
         HookDecision::Block {
             reasons: vec!["server says no".into()]
         }
     );
-    let sent: serde_json::Value =
-        serde_json::from_str(&server.join().expect("server")).expect("JSON body");
+    let received = server.join().expect("server");
+    let sent: serde_json::Value = serde_json::from_str(&received.body).expect("JSON body");
     assert_eq!(sent["hook_event_name"], "PreToolUse");
     assert_eq!(sent["tool_name"], "aws_api");
     assert_eq!(sent["session_id"], "run-1");
+    assert_eq!(received.traceparent, Some(trace.traceparent()));
+    assert!(
+        !received.body.contains(&trace.traceparent()),
+        "not in the body"
+    );
+}
+
+/// A command hook gets the span it runs under as `TRACEPARENT`, and none
+/// when the run has no trace context (it does not inherit plugctl's own).
+#[tokio::test]
+async fn a_command_hook_gets_the_trace_context_as_traceparent() {
+    let plugin = TestPlugin::new("p");
+    let script = plugin.script(
+        "trace.sh",
+        "#!/bin/sh\nprintf '{\"systemMessage\":\"tp=%s\"}' \"${TRACEPARENT:-none}\"\n",
+    );
+    let host = plugin.host(vec![hook("pre_step", file(script))], HostConfig::default());
+    let mut traced = input("pre_step", Some("aws_api"));
+    let trace = TraceContext::run(&traced.run_id, 1_764_175_624_000);
+    traced.trace = Some(trace);
+    for (input, expected) in [
+        (traced, format!("tp={}", trace.traceparent())),
+        (input("pre_step", Some("aws_api")), "tp=none".to_owned()),
+    ] {
+        let decision = host.dispatch(&input).await.expect("a decision");
+        assert_eq!(
+            decision,
+            HookDecision::Continue {
+                updated_input: None,
+                messages: vec![expected],
+            }
+        );
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ use crate::load::LoadedSkill;
 use crate::load::Plugin;
 use crate::native::ImplicitParam;
 use crate::native::model::{
-    Action, CommandLine, ConfigValue, Hook, Instructions, McpServer, Param, PluginFormat, Step,
+    Action, ClientExtension, CommandLine, ConfigValue, Hook, Instructions, McpServer, Param,
+    PluginFormat, Step,
 };
 
 /// A plugin as `inspect` reports it.
@@ -37,6 +38,9 @@ pub struct PluginSummary {
     /// Subagents of a host-format plugin.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<Instructions>,
+    /// Client extensions of an Agent Plugins plugin.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<ClientExtension>,
 }
 
 fn is_native(format: &PluginFormat) -> bool {
@@ -139,6 +143,7 @@ pub fn summarize(plugin: &Plugin, supplied: &BTreeMap<String, String>) -> Option
         format: manifest.format,
         commands: manifest.commands.clone(),
         agents: manifest.agents.clone(),
+        extensions: manifest.extensions.clone(),
     })
 }
 

@@ -400,3 +400,27 @@ fn a_named_host_manifest_is_the_one_read() {
     assert_eq!(servers(&codex), ["knowledge"]);
     assert_eq!(servers(&claude).len(), 4);
 }
+
+/// An Agent Plugins plugin's client folders: Claude Code's is loaded (its
+/// hooks, agents and commands join the plugin), Codex's and Cursor's hooks
+/// are counted but not run, the others are listed with what they hold.
+#[test]
+fn agent_plugins_client_extensions_are_recognised_and_claude_codes_loaded() {
+    let dir = fixtures("valid")
+        .into_iter()
+        .find(|d| d.ends_with("agent-plugins-clients"))
+        .expect("fixture");
+    let plugin = load_plugin(&dir).expect("loads");
+    let manifest = plugin.manifest.as_ref().expect("manifest");
+    assert_eq!(manifest.hooks.len(), 2, "only Claude Code's hooks run");
+    assert_eq!(
+        manifest.agents[0].path,
+        "com.anthropic.claude-code/agents/notes-reviewer.md"
+    );
+    assert_eq!(manifest.commands[0].name, "draft-notes");
+    let summary = plug_manifest::inspect::summarize(&plugin, &Default::default());
+    insta::assert_json_snapshot!(
+        "agent_plugins_client_extensions",
+        summary.expect("summary").extensions
+    );
+}

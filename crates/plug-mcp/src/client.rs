@@ -13,7 +13,7 @@ use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest, JsonObject,
     ListPromptsRequest, ListResourcesRequest, ListToolsRequest, PaginatedRequestParams,
     PingRequest, Prompt, ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams,
-    ReadResourceResult, RequestId, Resource, ServerResult, Tool,
+    ReadResourceResult, RequestId, RequestParamsMeta as _, Resource, ServerResult, Tool,
 };
 use rmcp::service::{
     ClientLifecycleMode, ClientServiceExt, Peer, PeerRequestOptions, RoleClient, RunningService,
@@ -45,6 +45,10 @@ pub struct CallOptions {
     pub progress: Option<ProgressFn>,
     /// Cancelling it abandons the call and tells the server (`notifications/cancelled`).
     pub cancel: Option<CancellationToken>,
+    /// The caller's span, sent as `traceparent` in the request's `_meta`
+    /// (MCP's convention for W3C trace context) and, over Streamable HTTP,
+    /// as a header too.
+    pub trace: Option<plug_core::TraceContext>,
 }
 
 /// Who answered the handshake.
@@ -278,6 +282,9 @@ impl McpClient {
                     json_kind(other)
                 )));
             }
+        }
+        if let Some(trace) = &options.trace {
+            params.set_traceparent(&trace.traceparent());
         }
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         match self.request(request, options).await? {

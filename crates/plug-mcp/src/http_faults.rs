@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_core::stream::BoxStream;
 use http::{HeaderName, HeaderValue};
-use rmcp::model::{ClientJsonRpcMessage, RequestId};
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, RequestId, RequestParamsMeta as _};
 use rmcp::transport::streamable_http_client::{
     SseError, StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
     StreamableHttpResponseLimits,
@@ -144,6 +144,10 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for FaultWatch<C> {
             ClientJsonRpcMessage::Request(request) => Some(request.id.clone()),
             _ => None,
         };
+        let mut custom_headers = custom_headers;
+        if let Some(value) = traceparent(&message) {
+            custom_headers.insert(HeaderName::from_static("traceparent"), value);
+        }
         let max_event = limits.max_sse_event_size;
         let response = self
             .inner
@@ -215,6 +219,22 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for FaultWatch<C> {
             )
             .await
     }
+}
+
+/// The `traceparent` a `tools/call` carries in its `_meta`, as an HTTP
+/// header value, so HTTP-level tracing (proxies, gateways, servers that read
+/// headers only) sees the same context.
+fn traceparent(message: &ClientJsonRpcMessage) -> Option<HeaderValue> {
+    let ClientJsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    let ClientRequest::CallToolRequest(call) = &request.request else {
+        return None;
+    };
+    let value = call.params.traceparent()?;
+    // Only a well-formed context goes into a header.
+    plug_core::TraceContext::parse(value)?;
+    HeaderValue::from_str(value).ok()
 }
 
 #[cfg(test)]

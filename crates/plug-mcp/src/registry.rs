@@ -2,6 +2,7 @@
 //! restarted with bounded backoff after a crash, and stopped together.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
@@ -55,6 +56,16 @@ impl Registry {
     /// server whose settings are unusable reports its error when used, so one
     /// bad server does not take the others down.
     pub fn from_plugin(plugin: &Plugin, config: &BTreeMap<String, String>) -> Registry {
+        Registry::from_plugin_with_data(plugin, config, None)
+    }
+
+    /// [`Registry::from_plugin`] for an installed plugin with a persistent
+    /// data folder (`CLAUDE_PLUGIN_DATA` for host-format servers).
+    pub fn from_plugin_with_data(
+        plugin: &Plugin,
+        config: &BTreeMap<String, String>,
+        data: Option<&Path>,
+    ) -> Registry {
         let format = plugin
             .manifest
             .as_ref()
@@ -70,7 +81,8 @@ impl Registry {
             .iter()
             .filter(|s| !s.disabled)
             .map(|s| {
-                let slot = ServerSpec::for_plugin(format, s, config, &plugin.root).map(Slot::new);
+                let slot = ServerSpec::for_plugin_with_data(format, s, config, &plugin.root, data)
+                    .map(Slot::new);
                 (s.name.clone(), slot)
             })
             .collect();
@@ -289,13 +301,12 @@ impl Slot {
 #[async_trait]
 impl ToolCaller for Registry {
     async fn call_tool(&self, call: &ToolCall) -> Result<ToolResult, ToolError> {
-        self.call(
-            &call.server,
-            &call.tool,
-            &call.arguments,
-            &CallOptions::default(),
-        )
-        .await
-        .map_err(ToolError::from)
+        let options = CallOptions {
+            trace: call.trace,
+            ..CallOptions::default()
+        };
+        self.call(&call.server, &call.tool, &call.arguments, &options)
+            .await
+            .map_err(ToolError::from)
     }
 }

@@ -168,6 +168,7 @@ impl ServerSpec {
         let r = Resolver {
             server: &name,
             config,
+            data: None,
         };
         let transport = match &server.transport {
             McpTransport::Http { endpoint } => TransportSpec::Http {
@@ -214,9 +215,23 @@ impl ServerSpec {
         config: &BTreeMap<String, String>,
         root: &Path,
     ) -> Result<ServerSpec, McpError> {
+        ServerSpec::from_host_format_with_data(server, config, root, None)
+    }
+
+    /// [`ServerSpec::from_host_format`] for an installed plugin with a
+    /// persistent data folder: `${CLAUDE_PLUGIN_DATA}` expands to it, and a
+    /// stdio server gets it as `CLAUDE_PLUGIN_DATA` (and its root as
+    /// `CLAUDE_PLUGIN_ROOT`) unless its `env` sets them, as in Claude Code.
+    pub fn from_host_format_with_data(
+        server: &McpServer,
+        config: &BTreeMap<String, String>,
+        root: &Path,
+        data: Option<&Path>,
+    ) -> Result<ServerSpec, McpError> {
         let r = Resolver {
             server: &server.name,
             config,
+            data,
         };
         let expand = |text: &str| r.expand_vars(text, root);
         let transport = match &server.transport {
@@ -226,10 +241,7 @@ impl ServerSpec {
             McpTransport::Stdio { command, args, env } => TransportSpec::Stdio {
                 program: r.inside_root(expand(command)?, root)?,
                 args: args.iter().map(|a| expand(a)).collect::<Result<_, _>>()?,
-                env: env
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), expand(v)?)))
-                    .collect::<Result<_, McpError>>()?,
+                env: r.server_env(env, root)?,
                 cwd: root.to_path_buf(),
             },
         };
@@ -253,9 +265,22 @@ impl ServerSpec {
         config: &BTreeMap<String, String>,
         root: &Path,
     ) -> Result<ServerSpec, McpError> {
+        ServerSpec::for_plugin_with_data(format, server, config, root, None)
+    }
+
+    /// [`ServerSpec::for_plugin`] with the plugin's data folder, for the
+    /// host formats that know `CLAUDE_PLUGIN_DATA` (native plugins pass
+    /// what their servers need through `env`).
+    pub fn for_plugin_with_data(
+        format: PluginFormat,
+        server: &McpServer,
+        config: &BTreeMap<String, String>,
+        root: &Path,
+        data: Option<&Path>,
+    ) -> Result<ServerSpec, McpError> {
         match format.is_native() {
             true => ServerSpec::from_manifest(server, config, root),
-            false => ServerSpec::from_host_format(server, config, root),
+            false => ServerSpec::from_host_format_with_data(server, config, root, data),
         }
     }
 }
@@ -308,12 +333,41 @@ impl Resolver<'_> {
     fn expand_vars(&self, text: &str, root: &Path) -> Result<String, McpError> {
         let lookup = |name: &str| match name {
             "CLAUDE_PLUGIN_ROOT" | "PLUGIN_ROOT" => Some(root.to_string_lossy().into_owned()),
+            "CLAUDE_PLUGIN_DATA" | "PLUGIN_DATA" => {
+                self.data.map(|d| d.to_string_lossy().into_owned())
+            }
             _ => match name.strip_prefix("user_config.") {
                 Some(key) => self.config.get(key).cloned(),
                 None => std::env::var(name).ok(),
             },
         };
-        vars::expand(text, lookup).map_err(|e| self.error(&e.to_string()))
+        vars::expand(text, lookup).map_err(|e| match e {
+            vars::VarError::Unset(name) => self.error(&unset_reason(&name)),
+            other => self.error(&other.to_string()),
+        })
+    }
+
+    /// A stdio server's environment: `CLAUDE_PLUGIN_ROOT` and
+    /// `CLAUDE_PLUGIN_DATA` (Claude Code's, which the declared `env` may
+    /// override), the declared `env` expanded, then `PLUGIN_ROOT` and
+    /// `PLUGIN_DATA`, which Agent Plugins 1.0 (§9.1) has the client set last.
+    /// The data names are left out when the plugin has no data folder.
+    fn server_env(
+        &self,
+        declared: &BTreeMap<String, String>,
+        root: &Path,
+    ) -> Result<BTreeMap<String, String>, McpError> {
+        let dir = |p: &Path| p.to_string_lossy().into_owned();
+        let dirs = |prefix: &str| {
+            let data = self.data.map(|d| (format!("{prefix}PLUGIN_DATA"), dir(d)));
+            std::iter::once((format!("{prefix}PLUGIN_ROOT"), dir(root))).chain(data)
+        };
+        let mut env: BTreeMap<String, String> = dirs("CLAUDE_").collect();
+        for (k, v) in declared {
+            env.insert(k.clone(), self.expand_vars(v, root)?);
+        }
+        env.extend(dirs(""));
+        Ok(env)
     }
 
     /// A relative program path (`bin/server`) is the plugin's and must stay
@@ -371,6 +425,25 @@ impl ServerSpec {
 struct Resolver<'a> {
     server: &'a str,
     config: &'a BTreeMap<String, String>,
+    /// The installed plugin's data folder (`CLAUDE_PLUGIN_DATA`).
+    data: Option<&'a Path>,
+}
+
+/// Why `${name}` has no value, and how to give it one.
+fn unset_reason(name: &str) -> String {
+    if let Some(key) = name.strip_prefix("user_config.") {
+        return format!(
+            "`${{{name}}}` needs the plugin's user config `{key}`; set it with \
+             `plugctl install <source> --set {key}=...`, `plugctl config set <plugin> {key}=...` \
+             or `--set {key}=...`"
+        );
+    }
+    if name == "CLAUDE_PLUGIN_DATA" {
+        return "`${CLAUDE_PLUGIN_DATA}` is the data folder of an installed plugin; \
+                install the plugin (`plugctl install`) and use it by name"
+            .to_owned();
+    }
+    vars::VarError::Unset(name.to_owned()).to_string()
 }
 
 impl Resolver<'_> {
@@ -615,5 +688,87 @@ mod tests {
                 ServerSpec::from_manifest(&s, &config(&[(k, v)]), Path::new("/p")).expect_err(k);
             assert!(err.to_string().contains(k), "{err}");
         }
+    }
+}
+
+#[cfg(test)]
+mod host_format_tests {
+    use super::*;
+    use miette::SourceSpan;
+
+    fn stdio(args: &[&str], env: &[(&str, &str)]) -> McpServer {
+        McpServer {
+            name: "local".to_owned(),
+            transport: McpTransport::Stdio {
+                command: "srv".to_owned(),
+                args: args.iter().map(|a| (*a).to_owned()).collect(),
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            },
+            auth: McpAuth::None,
+            timeout: None,
+            headers: BTreeMap::new(),
+            disabled: false,
+            span: SourceSpan::from(0..0),
+        }
+    }
+
+    #[test]
+    fn the_data_folder_expands_and_is_exported_unless_env_sets_it() {
+        let server = stdio(
+            &["--state", "${CLAUDE_PLUGIN_DATA}/state.db"],
+            &[("TOKEN", "${user_config.token}")],
+        );
+        let config = BTreeMap::from([("token".to_owned(), "t0k".to_owned())]);
+        let data = Path::new("/store/data/p");
+        let spec =
+            ServerSpec::from_host_format_with_data(&server, &config, Path::new("/p"), Some(data))
+                .expect("spec");
+        let TransportSpec::Stdio { args, env, .. } = &spec.transport else {
+            panic!("stdio expected");
+        };
+        assert_eq!(args, &["--state", "/store/data/p/state.db"]);
+        let names: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                ("CLAUDE_PLUGIN_DATA", "/store/data/p"),
+                ("CLAUDE_PLUGIN_ROOT", "/p"),
+                ("PLUGIN_DATA", "/store/data/p"),
+                ("PLUGIN_ROOT", "/p"),
+                ("TOKEN", "t0k")
+            ]
+        );
+        let own = stdio(
+            &["${PLUGIN_DATA}"],
+            &[
+                ("CLAUDE_PLUGIN_DATA", "/elsewhere"),
+                ("PLUGIN_DATA", "/elsewhere"),
+            ],
+        );
+        let spec =
+            ServerSpec::from_host_format_with_data(&own, &config, Path::new("/p"), Some(data))
+                .expect("spec");
+        let TransportSpec::Stdio { args, env, .. } = &spec.transport else {
+            panic!("stdio expected");
+        };
+        assert_eq!(args, &["/store/data/p"], "Agent Plugins' name expands too");
+        let get = |name: &str| env.get(name).map(String::as_str);
+        assert_eq!(get("CLAUDE_PLUGIN_DATA"), Some("/elsewhere"));
+        assert_eq!(get("PLUGIN_DATA"), Some("/store/data/p"), "set last (§9.1)");
+    }
+
+    #[test]
+    fn unset_user_config_and_data_say_how_to_set_them() {
+        let server = stdio(&["${user_config.token}"], &[]);
+        let err = ServerSpec::from_host_format(&server, &BTreeMap::new(), Path::new("/p"))
+            .expect_err("no token");
+        assert!(err.to_string().contains("--set token="), "{err}");
+        let server = stdio(&["${CLAUDE_PLUGIN_DATA}"], &[]);
+        let err = ServerSpec::from_host_format(&server, &BTreeMap::new(), Path::new("/p"))
+            .expect_err("no data folder");
+        assert!(err.to_string().contains("plugctl install"), "{err}");
     }
 }

@@ -36,6 +36,7 @@ async fn python_peer_answers_with_structured_content() {
             server: "py".to_owned(),
             tool: "add".to_owned(),
             arguments: json!({"a": 2, "b": 3}),
+            trace: None,
         })
         .await
         .expect("add");
@@ -245,6 +246,7 @@ async fn registry_from_a_plugin_resolves_placeholders_and_reports_missing_config
             server: "py".to_owned(),
             tool: "add".to_owned(),
             arguments: json!({"a": 40, "b": 2}),
+            trace: None,
         })
         .await
         .expect("add");
@@ -255,6 +257,7 @@ async fn registry_from_a_plugin_resolves_placeholders_and_reports_missing_config
             server: "remote".to_owned(),
             tool: "x".to_owned(),
             arguments: json!({}),
+            trace: None,
         })
         .await
         .expect_err("no endpoint");
@@ -267,6 +270,7 @@ async fn registry_from_a_plugin_resolves_placeholders_and_reports_missing_config
             server: "nope".to_owned(),
             tool: "x".to_owned(),
             arguments: json!({}),
+            trace: None,
         })
         .await;
     assert!(matches!(unknown, Err(ToolError::UnknownServer(s)) if s == "nope"));
@@ -324,4 +328,45 @@ async fn a_refusal_of_the_credentials_names_the_challenge() {
         "a refusal must not be answered from the cache"
     );
     assert!(err.to_string().contains("auth: api_key"), "{err}");
+}
+
+/// The run's span reaches the server as `_meta.traceparent` (MCP's
+/// SEP-414 convention) on every transport, and over Streamable HTTP as a
+/// `traceparent` header too; without a span, neither is sent.
+#[tokio::test]
+async fn tool_calls_carry_the_callers_trace_context() {
+    let http = support::PythonHttp::start("fault_server.py", support::HttpAnswers::Sse);
+    let registry = Registry::from_specs([
+        support::python_server("stdio", "fault_server.py"),
+        plug_mcp::ServerSpec::http("http", &http.url),
+    ]);
+    let run = plug_core::RunId::new("traced-run").expect("id");
+    let trace = plug_core::TraceContext::span(&run, "price", 1_764_175_624_000);
+    let seen = |server: &str, trace| {
+        let call = ToolCall {
+            server: server.to_owned(),
+            tool: "trace_context".to_owned(),
+            arguments: json!({}),
+            trace,
+        };
+        let registry = &registry;
+        async move {
+            let result = registry.call_tool(&call).await.expect("trace_context");
+            serde_json::from_str::<serde_json::Value>(&text_of(&result)).expect("JSON answer")
+        }
+    };
+    let expected = trace.traceparent();
+    assert_eq!(
+        seen("stdio", Some(trace)).await,
+        json!({"meta": expected, "header": null})
+    );
+    assert_eq!(
+        seen("http", Some(trace)).await,
+        json!({"meta": expected, "header": expected})
+    );
+    assert_eq!(
+        seen("http", None).await,
+        json!({"meta": null, "header": null})
+    );
+    registry.shutdown().await;
 }

@@ -7,6 +7,9 @@
 //! interpreter's, not the disk's fsync latency).
 #![allow(missing_docs)]
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;

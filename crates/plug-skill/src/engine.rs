@@ -10,7 +10,7 @@ use plug_core::ports::{
     AwsInvoker, AwsSessions, CommandRunner, DecidingStatement, Decision, HookHost,
     PermissionChecker, Prompter, TelemetrySink, ToolCaller,
 };
-use plug_core::{Actor, RunId, Value};
+use plug_core::{Actor, RunId, TraceContext, Value};
 use plug_manifest::native::model::Skill;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, watch};
@@ -264,6 +264,10 @@ struct RunState {
     invoker: Mutex<Option<Arc<dyn AwsInvoker>>>,
     steps: Vec<StepReport>,
     messages: Vec<String>,
+    /// The span hooks and MCP calls are told is their parent: the open
+    /// step's, else the run's. Derived like `plug-telemetry` derives the
+    /// spans from the events, so the two agree.
+    trace: TraceContext,
 }
 
 /// Ends the run with `outcome` (a macro so it can `return` from `run`).
@@ -294,7 +298,7 @@ impl Interpreter {
         if resume.completed.is_empty() && resume.approved_by.is_none() {
             let _ = journal.append(&started_entry(req));
         }
-        self.record(
+        let at_ms = self.record(
             req,
             EventKind::RunStarted {
                 plugin: req.plugin.clone(),
@@ -303,6 +307,7 @@ impl Interpreter {
                 actor: state.actor,
             },
         );
+        state.trace = TraceContext::run(&req.run_id, at_ms);
         if let Err(outcome) = self.gate(req, journal, &mut state).await {
             finish!(self, req, journal, state, started, outcome);
         }
@@ -377,6 +382,8 @@ impl Interpreter {
             invoker: Mutex::new(None),
             steps: Vec::new(),
             messages: Vec::new(),
+            // Replaced once the run's start is recorded.
+            trace: TraceContext::run(&req.run_id, 0),
         }
     }
 
@@ -409,10 +416,12 @@ impl Interpreter {
         }
     }
 
-    fn record(&self, req: &RunRequest, kind: EventKind) {
-        self.ports
-            .telemetry
-            .record(RunEvent::now(req.run_id.clone(), kind));
+    /// Records an event; its timestamp, which names the span it opens.
+    fn record(&self, req: &RunRequest, kind: EventKind) -> u64 {
+        let event = RunEvent::now(req.run_id.clone(), kind);
+        let at_ms = event.at_ms;
+        self.ports.telemetry.record(event);
+        at_ms
     }
 
     fn interrupted(&self) -> bool {

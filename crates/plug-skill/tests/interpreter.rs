@@ -4,8 +4,9 @@
 
 mod support;
 
-use plug_core::Value;
+use plug_core::event::EventKind;
 use plug_core::ports::ApprovalAnswer;
+use plug_core::{TraceContext, Value};
 use plug_skill::journal::{self, Entry, Resume};
 use plug_skill::{Interpreter, Journal, RunOutcome, StepOutcome};
 use support::*;
@@ -356,6 +357,42 @@ async fn named_outputs_and_mcp_results_feed_later_steps() {
     );
     let report = world.run(&world.request(s, &[])).await;
     assert_eq!(report.outcome, RunOutcome::Succeeded, "{report:?}");
+}
+
+/// The `traceparent` hooks and MCP servers get names the span the
+/// telemetry rebuilds from the events: the step's inside a step, the run's
+/// around it.
+#[tokio::test]
+async fn hooks_and_mcp_calls_are_told_the_span_they_run_under() {
+    let world = World::new();
+    let s = skill(
+        "skill:\n  name: traced\n  description: d\n  steps:\n    - name: price\n      action: mcp_call\n      server: pricing\n      tool: price\n      arguments: {memory: 1}\n",
+    );
+    let req = world.request(s, &[]);
+    let report = world.run(&req).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded, "{report:?}");
+
+    let started_at = |wanted: &str| {
+        let events = world.telemetry.0.lock().expect("lock");
+        events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::RunStarted { .. } if wanted == "run" => Some(e.at_ms),
+                EventKind::StepStarted { step, .. } if step == wanted => Some(e.at_ms),
+                _ => None,
+            })
+            .expect("started")
+    };
+    let run_span = TraceContext::run(&req.run_id, started_at("run"));
+    let step_span = TraceContext::span(&req.run_id, "price", started_at("price"));
+    assert_ne!(run_span, step_span);
+
+    let calls = world.tools.calls.lock().expect("lock").clone();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].trace, Some(step_span));
+    let traces = world.hooks.traces.lock().expect("lock").clone();
+    assert!(!traces.is_empty());
+    assert!(traces.iter().all(|t| *t == Some(run_span)), "{traces:?}");
 }
 
 #[tokio::test]

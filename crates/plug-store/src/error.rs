@@ -32,6 +32,14 @@ pub enum StoreError {
         /// The first problem.
         detail: String,
     },
+    /// An npm package could not be fetched or unpacked.
+    #[error("npm package `{package}`: {detail}")]
+    Npm {
+        /// The package spec (`name@version`), or `tarball` for an unpacking problem.
+        package: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// No installed plugin by that name.
     #[error("no installed plugin named `{0}`")]
     NotInstalled(String),

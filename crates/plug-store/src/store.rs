@@ -12,8 +12,10 @@ use plug_manifest::{Severity, load_plugin};
 use crate::digest::tree_sha256;
 use crate::error::StoreError;
 use crate::fetch::{clone, copy_tree};
-use crate::lock::{Installed, Lockfile, MarketplaceRecord, write_atomic};
+use crate::guard::StoreGuard;
+use crate::lock::{Installed, Lockfile, MarketplaceRecord};
 use crate::source::{Source, is_name};
+use crate::user_config::split_config;
 
 /// The plugins installed under one folder.
 #[derive(Debug, Clone)]
@@ -41,7 +43,7 @@ struct Fetched {
 }
 
 /// Operator configuration values by key.
-type Config = BTreeMap<String, String>;
+pub(crate) type Config = BTreeMap<String, String>;
 
 impl Store {
     /// The store at `root` (created on first write).
@@ -71,8 +73,15 @@ impl Store {
         self.root.join("marketplaces").join(name)
     }
 
-    fn secrets_path(&self, name: &str) -> PathBuf {
+    pub(crate) fn secrets_path(&self, name: &str) -> PathBuf {
         self.root.join("secrets").join(format!("{name}.json"))
+    }
+
+    /// Where an installed plugin keeps its persistent data (`CLAUDE_PLUGIN_DATA`):
+    /// beside the plugin's folder, not in it, so the tree digest ignores it
+    /// and `update` (which replaces the folder) keeps it.
+    fn data_path(&self, name: &str) -> PathBuf {
+        self.root.join("data").join(name)
     }
 
     fn staging(&self) -> Result<tempfile::TempDir, StoreError> {
@@ -99,6 +108,7 @@ impl Store {
         config: &[(String, String)],
     ) -> Result<Installed, StoreError> {
         let source = absolute(Source::parse(source))?;
+        let _guard = StoreGuard::exclusive(&self.root)?;
         self.install_from(source, config.iter().cloned().collect())
     }
 
@@ -207,15 +217,21 @@ impl Store {
                 reference,
                 path,
             } => self.fetch(&git(url, reference, path), staging),
-            PluginSource::Npm { package, .. } => Err(StoreError::Marketplace(format!(
-                "`{plugin}` comes from the npm package `{package}`, which plugctl cannot install"
-            ))),
+            PluginSource::Npm { package, version } => Ok(Fetched {
+                dir: crate::npm::fetch(&package, version.as_deref(), staging)?,
+                commit: None,
+            }),
         }
     }
 
     /// The folder of an installed plugin, after checking that its files still
     /// have the digest recorded at install: a tampered plugin is refused.
     pub fn resolve(&self, name: &str) -> Result<PathBuf, StoreError> {
+        let _guard = StoreGuard::shared(&self.root)?;
+        self.resolve_unlocked(name)
+    }
+
+    pub(crate) fn resolve_unlocked(&self, name: &str) -> Result<PathBuf, StoreError> {
         let installed = self.installed(name)?;
         let dir = self.plugin_dir(name);
         let actual = tree_sha256(&dir)?;
@@ -229,23 +245,36 @@ impl Store {
         Ok(dir)
     }
 
-    fn installed(&self, name: &str) -> Result<Installed, StoreError> {
+    pub(crate) fn installed(&self, name: &str) -> Result<Installed, StoreError> {
         self.lock()?
             .plugins
             .remove(name)
             .ok_or_else(|| StoreError::NotInstalled(name.to_owned()))
     }
 
-    /// The operator configuration given at install, sensitive values included.
-    pub fn config(&self, name: &str) -> Result<Config, StoreError> {
-        let mut config = self.installed(name)?.config;
-        config.extend(self.read_secrets(name)?);
-        Ok(config)
+    /// The name of the installed plugin whose folder is `dir`, if `dir` is one
+    /// (so a plugin given by path is recognised as installed too).
+    pub fn installed_at(&self, dir: &Path) -> Option<String> {
+        let plugins = self.root.join("plugins").canonicalize().ok()?;
+        let dir = dir.canonicalize().ok()?;
+        let name = dir.strip_prefix(&plugins).ok()?.to_str()?;
+        let lock = self.lock().ok()?;
+        (is_name(name) && lock.plugins.contains_key(name)).then(|| name.to_owned())
+    }
+
+    /// The persistent data folder of an installed plugin, created (owner-only)
+    /// if needed. It survives `update` and goes with `remove` unless kept.
+    pub fn data_dir(&self, name: &str) -> Result<PathBuf, StoreError> {
+        self.installed(name)?;
+        let dir = self.data_path(name);
+        create_private_dir(&dir)?;
+        Ok(dir)
     }
 
     /// Fetches an installed plugin's source again (refreshing its marketplace
     /// first) and reinstalls it with the same configuration.
     pub fn update(&self, name: &str) -> Result<Update, StoreError> {
+        let _guard = StoreGuard::exclusive(&self.root)?;
         let before = self.installed(name)?;
         if let Source::Marketplace { marketplace, .. } = &before.source {
             let record = self.lock()?.marketplaces.remove(marketplace);
@@ -254,7 +283,7 @@ impl Store {
             })?;
             self.add_marketplace_from(record.source)?;
         }
-        let config = self.config(name)?;
+        let config = self.config_unlocked(name)?;
         let after = self.install_from(before.source.clone(), config)?;
         Ok(Update {
             name: name.to_owned(),
@@ -264,17 +293,27 @@ impl Store {
         })
     }
 
-    /// Removes an installed plugin: its files, its lock entry and its secrets.
+    /// Removes an installed plugin: its files, its lock entry, its secrets
+    /// and its data folder (as Claude Code's uninstall does).
     pub fn remove(&self, name: &str) -> Result<Installed, StoreError> {
+        self.remove_with(name, false)
+    }
+
+    /// [`Store::remove`], keeping the data folder when `keep_data` (like
+    /// `claude plugin uninstall --keep-data`), for a later reinstall.
+    pub fn remove_with(&self, name: &str, keep_data: bool) -> Result<Installed, StoreError> {
+        let _guard = StoreGuard::exclusive(&self.root)?;
         let mut lock = self.lock()?;
         let installed = lock
             .plugins
             .remove(name)
             .ok_or_else(|| StoreError::NotInstalled(name.to_owned()))?;
-        let dir = self.plugin_dir(name);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        // Data first: if it cannot go, the plugin stays installed and whole.
+        let data = self.data_path(name);
+        if !keep_data {
+            remove_dir_if_present(&data)?;
         }
+        remove_dir_if_present(&self.plugin_dir(name))?;
         self.write_secrets(name, &Config::new())?;
         lock.write(&self.lock_path())?;
         Ok(installed)
@@ -284,7 +323,10 @@ impl Store {
     pub fn add_marketplace(&self, source: &str) -> Result<MarketplaceRecord, StoreError> {
         match absolute(Source::parse(source))? {
             Source::Marketplace { .. } => Err(StoreError::BadSource(source.to_owned())),
-            source => self.add_marketplace_from(source),
+            source => {
+                let _guard = StoreGuard::exclusive(&self.root)?;
+                self.add_marketplace_from(source)
+            }
         }
     }
 
@@ -305,33 +347,6 @@ impl Store {
         lock.write(&self.lock_path())?;
         Ok(record)
     }
-
-    fn write_secrets(&self, name: &str, secrets: &Config) -> Result<(), StoreError> {
-        let path = self.secrets_path(name);
-        if secrets.is_empty() {
-            return match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(&path)(e)),
-                _ => Ok(()),
-            };
-        }
-        let text = serde_json::to_vec_pretty(secrets).map_err(|e| StoreError::Lock {
-            path: path.clone(),
-            detail: e.to_string(),
-        })?;
-        write_atomic(&path, &text, Some(0o600))
-    }
-
-    fn read_secrets(&self, name: &str) -> Result<Config, StoreError> {
-        let path = self.secrets_path(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Lock {
-                path,
-                detail: e.to_string(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::new()),
-            Err(e) => Err(StoreError::io(&path)(e)),
-        }
-    }
 }
 
 /// A local source with its folder made absolute (the lock outlives the cwd).
@@ -344,8 +359,27 @@ fn absolute(source: Source) -> Result<Source, StoreError> {
     }
 }
 
+fn remove_dir_if_present(dir: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Creates `dir` (and its parents); on Unix the folder itself is owner-only.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(StoreError::io(dir))?;
+    }
+    Ok(())
+}
+
 /// The manifest of the plugin in `dir`, refused when it has errors.
-fn checked_manifest(dir: &Path) -> Result<Manifest, StoreError> {
+pub(crate) fn checked_manifest(dir: &Path) -> Result<Manifest, StoreError> {
     let shown = dir.display().to_string();
     let plugin = load_plugin(dir).map_err(|e| StoreError::Invalid {
         name: shown.clone(),
@@ -363,31 +397,6 @@ fn checked_manifest(dir: &Path) -> Result<Manifest, StoreError> {
         name: shown,
         detail: "no manifest".into(),
     })
-}
-
-/// Operator values split into plain and sensitive ones; a key the plugin
-/// neither declares nor uses as `<server>.<setting>` is refused.
-fn split_config(manifest: &Manifest, config: Config) -> Result<(Config, Config), StoreError> {
-    let (mut plain, mut secret) = (Config::new(), Config::new());
-    for (key, value) in config {
-        let server_setting = key
-            .split_once('.')
-            .is_some_and(|(server, _)| manifest.mcp_servers.iter().any(|s| s.name == server));
-        match manifest.config.get(&key) {
-            Some(declared) if declared.sensitive => secret.insert(key, value),
-            Some(_) => plain.insert(key, value),
-            None if server_setting => plain.insert(key, value),
-            None => {
-                let declared: Vec<&str> = manifest.config.keys().map(String::as_str).collect();
-                return Err(StoreError::UnknownConfig {
-                    plugin: manifest.name.value.clone(),
-                    key,
-                    declared: declared.join(", "),
-                });
-            }
-        };
-    }
-    Ok((plain, secret))
 }
 
 /// `path` inside `root` (no escape, symlinks included).

@@ -221,3 +221,175 @@ fn broken_plugins_and_unknown_config_keys_are_refused() {
     let nowhere: PathBuf = src.path().join("missing");
     assert!(store.install(&nowhere.display().to_string(), &[]).is_err());
 }
+
+/// A minimal Claude Code plugin called `name` at `dir`.
+fn named_plugin(dir: &Path, name: &str) {
+    write(
+        &dir.join(".claude-plugin/plugin.json"),
+        &format!(r#"{{"name": "{name}", "version": "1.0.0"}}"#),
+    );
+    write(
+        &dir.join(format!("skills/{name}/SKILL.md")),
+        &format!("---\nname: {name}\ndescription: The {name} skill.\n---\n\nDo it.\n"),
+    );
+}
+
+#[test]
+fn parallel_installs_and_updates_leave_a_valid_lock_listing_every_plugin() {
+    const PLUGINS: usize = 8;
+    let sources = tempfile::tempdir().expect("tempdir");
+    let (_home, store) = store();
+    let dirs: Vec<PathBuf> = (0..PLUGINS)
+        .map(|i| {
+            let dir = sources.path().join(format!("p{i}"));
+            named_plugin(&dir, &format!("plugin-{i}"));
+            dir
+        })
+        .collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(PLUGINS));
+    let workers: Vec<_> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            // Each thread has its own `Store`, as separate processes would.
+            let store = Store::open(store.root());
+            let (dir, barrier) = (dir.display().to_string(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.install(&dir, &[]).expect("installs");
+                store.update(&format!("plugin-{i}")).expect("updates");
+                store.install(&dir, &[]).expect("reinstalls");
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("worker");
+    }
+    let text = std::fs::read_to_string(store.root().join("plugctl.lock")).expect("lock");
+    let lock: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let names: Vec<&String> = lock["plugins"]
+        .as_object()
+        .expect("plugins")
+        .keys()
+        .collect();
+    let expected: Vec<String> = (0..PLUGINS).map(|i| format!("plugin-{i}")).collect();
+    assert_eq!(names, expected.iter().collect::<Vec<_>>());
+    for name in &expected {
+        store.resolve(name).expect("each tree matches its digest");
+    }
+    let staging = std::fs::read_dir(store.root().join("staging")).expect("staging");
+    assert_eq!(staging.count(), 0, "no staging folder is left behind");
+}
+
+#[test]
+fn the_data_folder_survives_update_and_goes_with_remove_unless_kept() {
+    let src = tempfile::tempdir().expect("tempdir");
+    plugin(src.path(), "1.0.0");
+    let (_home, store) = store();
+    let source = src.path().display().to_string();
+    assert!(matches!(
+        store.data_dir("changelog"),
+        Err(StoreError::NotInstalled(_))
+    ));
+    store.install(&source, &[]).expect("installs");
+    let data = store.data_dir("changelog").expect("data folder");
+    assert!(data.is_dir() && !data.starts_with(store.resolve("changelog").expect("dir")));
+    std::fs::write(data.join("state.json"), "{}").expect("plugin writes its data");
+    store
+        .resolve("changelog")
+        .expect("data is not part of the digest");
+
+    plugin(src.path(), "1.1.0");
+    assert!(store.update("changelog").expect("updates").changed);
+    assert!(data.join("state.json").is_file(), "update keeps the data");
+
+    store.remove_with("changelog", true).expect("removes");
+    assert!(data.join("state.json").is_file(), "--keep-data keeps it");
+    store.install(&source, &[]).expect("reinstalls");
+    assert_eq!(store.data_dir("changelog").expect("data folder"), data);
+    store.remove("changelog").expect("removes");
+    assert!(!data.exists(), "remove deletes the data folder");
+}
+
+#[test]
+fn config_can_be_set_after_install_and_a_plugin_is_recognised_by_its_folder() {
+    let src = tempfile::tempdir().expect("tempdir");
+    plugin(src.path(), "1.0.0");
+    let (_home, store) = store();
+    store
+        .install(&src.path().display().to_string(), &[])
+        .expect("installs");
+    let values = [
+        ("api_token".to_owned(), "later-s3cret".to_owned()),
+        ("api_url".to_owned(), "https://t.example.test".to_owned()),
+    ];
+    let installed = store.set_config("changelog", &values).expect("set");
+    assert_eq!(installed.sensitive, ["api_token"]);
+    let config = store.config("changelog").expect("config");
+    assert_eq!(
+        config.get("api_token").map(String::as_str),
+        Some("later-s3cret")
+    );
+    let lock = std::fs::read_to_string(store.root().join("plugctl.lock")).expect("lock");
+    assert!(lock.contains("t.example.test") && !lock.contains("later-s3cret"));
+    let typo = [("api_tokn".to_owned(), "x".to_owned())];
+    let err = store
+        .set_config("changelog", &typo)
+        .expect_err("unknown key");
+    assert!(matches!(err, StoreError::UnknownConfig { .. }), "{err}");
+
+    let dir = store.resolve("changelog").expect("dir");
+    assert_eq!(store.installed_at(&dir).as_deref(), Some("changelog"));
+    assert_eq!(store.installed_at(src.path()), None);
+    assert_eq!(store.installed_at(&dir.join("skills")), None);
+}
+
+fn npm_available() -> bool {
+    Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A marketplace whose plugin is published on npm: `npm pack` fetches it
+/// (here a package folder the test made, through the same code path as a
+/// registry name) and the tarball is unpacked and installed like any plugin.
+#[test]
+fn an_npm_marketplace_entry_installs_from_its_tarball() {
+    if !npm_available() {
+        eprintln!("skipped: npm is not on PATH");
+        return;
+    }
+    let package = tempfile::tempdir().expect("tempdir");
+    plugin(package.path(), "1.4.0");
+    write(
+        &package.path().join("package.json"),
+        r#"{"name": "changelog-plugin", "version": "1.4.0",
+            "scripts": {"prepack": "touch prepack-ran"}}"#,
+    );
+    let market = tempfile::tempdir().expect("tempdir");
+    write(
+        &market.path().join(".claude-plugin/marketplace.json"),
+        &format!(
+            r#"{{"name": "npm-market", "owner": {{"name": "Team"}},
+                "plugins": [{{"name": "changelog", "source": {{"source": "npm", "package": "{}"}}}}]}}"#,
+            package.path().display()
+        ),
+    );
+    let (_home, store) = store();
+    store
+        .add_marketplace(&market.path().display().to_string())
+        .expect("added");
+    let installed = store
+        .install("changelog@npm-market", &[])
+        .expect("installs");
+    assert_eq!(installed.version.as_deref(), Some("1.4.0"));
+    let dir = store.resolve("changelog").expect("verified");
+    assert!(dir.join("skills/changelog/SKILL.md").is_file());
+    assert!(dir.join("package.json").is_file(), "the tarball's files");
+    assert!(
+        !package.path().join("prepack-ran").exists() && !dir.join("prepack-ran").exists(),
+        "npm ran a package script"
+    );
+    assert!(!store.update("changelog").expect("updates").changed);
+}

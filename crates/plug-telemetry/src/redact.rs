@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 use serde_json::Value;
 
@@ -43,6 +44,9 @@ static BASE64_RUNS: LazyLock<Regex> = LazyLock::new(|| {
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
+    /// One automaton over every secret: a line is searched once, whatever
+    /// their number. `None` while no secret is known.
+    finder: Option<AhoCorasick>,
 }
 
 impl Redactor {
@@ -80,19 +84,30 @@ impl Redactor {
                 self.secrets.push(form.to_owned());
             }
         }
-        // Longest first, so a secret that contains another is replaced whole.
-        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        // Leftmost-longest, so a secret that contains another is replaced whole.
+        self.finder = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&self.secrets)
+            .ok();
     }
 
-    /// The text with every secret replaced.
-    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(text);
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), REDACTED));
+    /// The text with every known secret value replaced: enough for text
+    /// made only of the manifest's names, numbers and enums, which cannot
+    /// carry a credential unless someone declared it a value.
+    pub fn known<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match &self.finder {
+            Some(finder) if finder.is_match(text) => {
+                let replacements = vec![REDACTED; self.secrets.len()];
+                Cow::Owned(finder.replace_all(text, &replacements))
             }
+            _ => Cow::Borrowed(text),
         }
-        if out.len() < MIN_SHAPE_LEN {
+    }
+
+    /// The text with every known secret and every credential shape replaced.
+    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = self.known(text);
+        if out.len() < MIN_SHAPE_LEN || !may_hold_credential(out.as_bytes()) {
             return out;
         }
         if let Cow::Owned(s) = CREDENTIAL_SHAPES.replace_all(&out, REDACTED) {
@@ -149,6 +164,42 @@ pub fn is_secret_key(key: &str) -> bool {
     .any(|word| key.contains(word))
 }
 
+/// Whether `text` could match a credential shape: an `AKIA`/`ASIA` prefix,
+/// the word `bearer`, a run of 40 characters of the standard base64
+/// alphabet, or of 100 of the wider token alphabet. One pass over the bytes
+/// and no false negatives (a property test holds it to the regexes), so the
+/// regexes, which cost most of the worker's time, run only on the rare line
+/// that needs them.
+fn may_hold_credential(text: &[u8]) -> bool {
+    let mut base64_run = 0usize;
+    let mut token_run = 0usize;
+    for (i, &byte) in text.iter().enumerate() {
+        let alnum = byte.is_ascii_alphanumeric();
+        base64_run = if alnum || matches!(byte, b'+' | b'/') {
+            base64_run + 1
+        } else {
+            0
+        };
+        token_run = if alnum || matches!(byte, b'+' | b'/' | b'=' | b'_' | b'-') {
+            token_run + 1
+        } else {
+            0
+        };
+        if base64_run >= 40 || token_run >= 100 {
+            return true;
+        }
+        let rest = &text[i..];
+        let starts =
+            |word: &[u8]| rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word);
+        match byte {
+            b'A' if rest.starts_with(b"AKIA") || rest.starts_with(b"ASIA") => return true,
+            b'b' | b'B' if starts(b"bearer") => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 fn looks_like_secret_key(candidate: &str) -> bool {
     candidate.chars().any(|c| c.is_ascii_uppercase())
         && candidate.chars().any(|c| c.is_ascii_lowercase())
@@ -203,6 +254,18 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_containing_another_is_replaced_whole() {
+        let mut r = Redactor::new();
+        r.add_secret("abcdefgh");
+        r.add_secret("abcdefgh-and-more");
+        assert_eq!(
+            r.known("x abcdefgh-and-more y abcdefgh"),
+            "x [redacted] y [redacted]"
+        );
+        assert_eq!(r.known("nothing here"), "nothing here");
+    }
+
+    #[test]
     fn short_values_are_not_secrets() {
         let mut r = Redactor::new();
         r.add_secret("abc");
@@ -224,6 +287,25 @@ mod tests {
         let r = Redactor::new();
         let text = "sha1 3f786850e387550fdab836ed7e6dc881de23001b role arn:aws:iam::123456789012:role/Deployer";
         assert_eq!(r.text(text), text);
+    }
+
+    proptest::proptest! {
+        /// The prefilter never hides a line the regexes would redact.
+        #[test]
+        fn the_prefilter_has_no_false_negatives(
+            text in "([A-Za-z0-9+/=_ -]{0,12}|AKIA[A-Z0-9]{16}|[bB][eE]arer [a-z]{8}|[A-Za-z0-9+/]{38,42}|[A-Za-z0-9=_-]{98,102}){0,4}"
+        ) {
+            let shaped = CREDENTIAL_SHAPES.is_match(&text) || BASE64_RUNS.is_match(&text);
+            proptest::prop_assert!(!shaped || may_hold_credential(text.as_bytes()), "{text}");
+        }
+    }
+
+    #[test]
+    fn ordinary_event_lines_skip_the_regexes() {
+        let line = r#"{"schema":1,"run_id":"20261126T164704-a1b2c3","at_ms":1764175624000,"type":"step_finished","step":"deploy-function","outcome":"succeeded","duration_ms":12}"#;
+        assert!(!may_hold_credential(line.as_bytes()));
+        assert!(may_hold_credential(b"x AKIAIOSFODNN7EXAMPLE"));
+        assert!(may_hold_credential(b"Authorization: BEARER abcdefgh"));
     }
 
     #[test]

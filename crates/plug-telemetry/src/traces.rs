@@ -6,7 +6,9 @@
 //! in the telemetry worker, so tracing costs the run nothing. The trace id is
 //! derived from the run id, so every attempt of a run (a `resume` too) lands
 //! in one trace; span ids are derived from what the span is and when it
-//! started, so they are unique and stable.
+//! started, so they are unique and stable, and equal to the parents named
+//! in the `traceparent` hooks and MCP servers were given
+//! (`plug_core::trace`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -22,14 +24,13 @@ use plug_core::event::{EventKind, RunEvent};
 
 /// The trace id of a run: the same for every attempt of it.
 pub fn trace_id(run: &RunId) -> TraceId {
-    TraceId::from(uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, run.as_str().as_bytes()).as_u128())
+    TraceId::from(plug_core::trace::trace_id(run))
 }
 
+/// The same derivation the interpreter uses for the `traceparent` it hands
+/// to hooks and MCP servers, so their spans hang under these.
 fn span_id(run: &RunId, what: &str, at_ms: u64) -> SpanId {
-    let name = format!("{}/{what}/{at_ms}", run.as_str());
-    let bits = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).as_u128();
-    // The low half; never zero (an all-zero span id is invalid).
-    SpanId::from((bits as u64).max(1))
+    SpanId::from(plug_core::trace::span_id(run, what, at_ms))
 }
 
 fn time(at_ms: u64) -> SystemTime {
@@ -373,5 +374,17 @@ mod tests {
             .find(|s| s.name == "lambda.create_function")
             .expect("call");
         assert_eq!(call.start_time, time(25));
+
+        // The spans are the parents named in the traceparent the run handed out.
+        let run = RunId::new("r1").expect("id");
+        let handed_out = |context: plug_core::TraceContext| SpanId::from(context.span_id);
+        assert_eq!(
+            id("run s"),
+            handed_out(plug_core::TraceContext::run(&run, 0))
+        );
+        assert_eq!(
+            id("step deploy"),
+            handed_out(plug_core::TraceContext::span(&run, "deploy", 20))
+        );
     }
 }

@@ -132,6 +132,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::commands::store::MarketplaceCommand,
     },
+    /// An installed plugin's user configuration: `config set <plugin> NAME=VALUE...`.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: crate::commands::store::ConfigCommand,
+    },
 }
 
 /// `plugctl aws` subcommands.
@@ -217,6 +223,10 @@ pub enum HooksCommand {
         /// The step's action, matched by the hooks' matchers (e.g. `aws_api`).
         #[arg(long)]
         action: Option<String>,
+        /// A user configuration value, `name=value` (repeatable), on top of those
+        /// stored at install: hooks get it as `CLAUDE_PLUGIN_OPTION_<NAME>`.
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+        set: Vec<(String, String)>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Output::Human)]
         output: Output,

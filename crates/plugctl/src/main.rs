@@ -7,6 +7,7 @@ mod cli_run;
 mod commands;
 mod config;
 mod exit;
+mod plugin_settings;
 mod serve;
 mod state;
 mod wiring;

@@ -88,6 +88,7 @@ pub fn input(event: &str, action: Option<&str>) -> HookInput {
         action: action.map(str::to_owned),
         params: serde_json::json!({"function_name": "f", "api_secret": "s3cr3t-value"}),
         actor: Actor::Agent,
+        trace: None,
     }
 }
 

@@ -142,8 +142,8 @@ pub(crate) fn layout(format: PluginFormat) -> Layout {
         },
         PluginFormat::AgentPlugins => Layout {
             skills: at(&["skills"], Add),
-            commands: at(&["commands"], Replace),
-            agents: at(&["agents"], Replace),
+            commands: at(&["commands", "com.anthropic.claude-code/commands"], Replace),
+            agents: at(&["agents", "com.anthropic.claude-code/agents"], Replace),
             hooks: at(
                 &[
                     "com.anthropic.claude-code/hooks/hooks.json",
@@ -233,8 +233,34 @@ pub(crate) fn manifest_fields(format: PluginFormat) -> &'static [&'static str] {
         "mcpServers",
         "metadata",
     ];
+    const AGENT_PLUGINS: &[&str] = &[
+        "$schema",
+        "name",
+        "version",
+        "description",
+        "author",
+        "homepage",
+        "repository",
+        "license",
+        "keywords",
+        "extensions",
+        "displayName",
+        "metadata",
+        "skills",
+        "commands",
+        "agents",
+        "hooks",
+        "mcpServers",
+        "lspServers",
+        "outputStyles",
+        "userConfig",
+        "dependencies",
+        "interface",
+        "apps",
+    ];
     match format {
-        PluginFormat::Codex | PluginFormat::AgentPlugins => CODEX,
+        PluginFormat::Codex => CODEX,
+        PluginFormat::AgentPlugins => AGENT_PLUGINS,
         PluginFormat::Cursor => CURSOR,
         _ => CLAUDE,
     }

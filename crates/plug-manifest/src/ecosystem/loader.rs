@@ -9,8 +9,9 @@ use std::sync::Arc;
 use miette::SourceSpan;
 
 use crate::decode::Spanned;
-use crate::diagnostic::{Code, Finding, Findings, SourceFile};
+use crate::diagnostic::{Code, Finding, Findings, Severity, SourceFile};
 use crate::ecosystem::detect::{Combine, Detected, Locations, MCP_SCHEMA, layout};
+use crate::ecosystem::extensions;
 use crate::ecosystem::hooks_json::{self, HooksFile, sorted};
 use crate::ecosystem::instructions::{self, Component};
 use crate::ecosystem::json::parse_json;
@@ -18,7 +19,8 @@ use crate::ecosystem::mcp_json;
 use crate::ecosystem::plugin_json::{self, Declared, PathRef, check_schema};
 use crate::load::{LoadError, LoadedSkill, Plugin};
 use crate::native::model::{
-    Hook, InstructionKind, Instructions, Manifest, McpServer, PluginFormat, SkillEntry,
+    ClientExtension, Hook, InstructionKind, Instructions, Manifest, McpServer, PluginFormat,
+    SkillEntry,
 };
 use crate::paths::{PathError, resolve_inside};
 use crate::yaml::Node;
@@ -53,6 +55,10 @@ pub fn load(given: &Path, detected: &Detected) -> Result<Plugin, LoadError> {
         loader_layout.agents,
         declared.agents.as_deref(),
     );
+    let extensions = match detected.format {
+        PluginFormat::AgentPlugins => l.extensions(&declared.extensions),
+        _ => Vec::new(),
+    };
     for (format, path) in &detected.also {
         l.secondary(*format, path);
     }
@@ -71,6 +77,7 @@ pub fn load(given: &Path, detected: &Detected) -> Result<Plugin, LoadError> {
         format: detected.format,
         commands: commands.into_iter().flatten().collect(),
         agents: agents.into_iter().flatten().collect(),
+        extensions,
     };
     Ok(Plugin {
         root: l.root,
@@ -356,6 +363,73 @@ impl Loader {
                 out.push(path);
             }
         }
+    }
+
+    /// The client extensions: every namespace folder at the root and every
+    /// namespace of `plugin.json`'s `extensions`, in name order.
+    fn extensions(&mut self, declared: &[String]) -> Vec<ClientExtension> {
+        let mut namespaces = extensions::folders(&self.root);
+        namespaces.extend(declared.iter().cloned());
+        namespaces.sort();
+        namespaces.dedup();
+        namespaces
+            .into_iter()
+            .map(|namespace| {
+                let manifest_data = declared.contains(&namespace);
+                self.extension(namespace, manifest_data)
+            })
+            .collect()
+    }
+
+    fn extension(&mut self, namespace: String, manifest_data: bool) -> ClientExtension {
+        let known = extensions::known(&namespace);
+        let dir = self.root.join(&namespace);
+        let entries = match dir.is_dir() {
+            true => extensions::entries(&dir),
+            false => Vec::new(),
+        };
+        let hooks_file = known
+            .into_iter()
+            .flat_map(|k| k.hooks_files)
+            .map(|file| format!("{namespace}/{file}"))
+            .find(|rel| self.root.join(rel).is_file());
+        let loaded = namespace == extensions::CLAUDE_CODE;
+        let hooks = hooks_file.map(|rel| self.extension_hooks(&rel, loaded));
+        ClientExtension {
+            client: known.map(|k| k.client.to_owned()),
+            namespace,
+            loaded,
+            entries,
+            hooks,
+            manifest_data,
+        }
+    }
+
+    /// The number of hooks in another client's hooks file. Claude Code's was
+    /// loaded (and reported) already; the others are checked here, their
+    /// errors lowered to warnings, since plugctl does not run them and their
+    /// client, not plugctl, would refuse them.
+    fn extension_hooks(&mut self, rel: &str, loaded: bool) -> usize {
+        if loaded {
+            let (_, doc) = self.json(rel);
+            let mut quiet = Findings::new(SourceFile::new(self.shown(rel), ""));
+            return doc.map_or(0, |doc| {
+                hooks_json::decode_hooks_file(&mut quiet, &doc).hooks.len()
+            });
+        }
+        let Some(path) = self.inside(rel) else {
+            return 0;
+        };
+        self.seen.insert(path);
+        let (mut f, doc) = self.json(rel);
+        let count = doc.map_or(0, |doc| {
+            f.warnings_only(|f| hooks_json::decode_hooks_file(f, &doc).hooks.len())
+        });
+        for finding in &mut f.list {
+            finding.severity = Severity::Warning;
+        }
+        self.keep(f);
+        count
     }
 
     /// Another host's manifest in the same folder: checked with the files it

@@ -3,7 +3,9 @@
 //! (`.codex-plugin/plugin.json`), Cursor (`.cursor-plugin/plugin.json`),
 //! Agent Plugins 1.0 (a root `plugin.json` and `mcp.json` with `$schema`), a
 //! bare folder of default components (`skills/*/SKILL.md`, `hooks/hooks.json`,
-//! `.mcp.json`, `commands/`, `agents/`), and their marketplaces.
+//! `.mcp.json`, `commands/`, `agents/`), and their marketplaces. An Agent
+//! Plugins plugin's client extension folders are recognised and listed
+//! ([`extensions`]); Claude Code's is loaded.
 //!
 //! Skills in these formats are instructions for the host's model (a
 //! `SKILL.md` with front matter), not steps plugctl runs; they load as
@@ -19,6 +21,7 @@
 //! Everything the hosts tolerate is a warning.
 
 pub mod detect;
+pub mod extensions;
 pub mod front_matter;
 pub mod hooks_json;
 pub mod instructions;

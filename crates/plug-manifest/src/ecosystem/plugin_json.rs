@@ -78,6 +78,8 @@ pub(crate) struct Declared {
     pub inline_hooks: HooksFile,
     pub inline_servers: Vec<McpServer>,
     pub config: BTreeMap<String, ConfigValue>,
+    /// The namespaces of `extensions` (Agent Plugins client extension data).
+    pub extensions: Vec<String>,
 }
 
 /// Decodes a `plugin.json` document; `root` is the canonical plugin root.
@@ -121,7 +123,29 @@ pub(crate) fn decode(f: &mut Findings, doc: &Node, root: &Path, format: PluginFo
         .get("userConfig")
         .map(|n| user_config(f, n))
         .unwrap_or_default();
+    out.extensions = obj
+        .get("extensions")
+        .map(|n| extension_namespaces(f, n))
+        .unwrap_or_default();
     out
+}
+
+/// `extensions`: client data by namespace. Its contents are each client's
+/// own, so only the shape is checked; a non-object is reported and ignored
+/// (Agent Plugins §8.1), never fatal.
+fn extension_namespaces(f: &mut Findings, node: &Node) -> Vec<String> {
+    let Some(entries) = node.as_map() else {
+        let message = format!(
+            "`extensions` must map client namespaces to objects, found {}; it is ignored",
+            node.type_name()
+        );
+        f.warning(node.span, Code::WrongType, message);
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(key, _)| key.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn name(f: &mut Findings, obj: &Obj<'_>) -> Option<Spanned<String>> {

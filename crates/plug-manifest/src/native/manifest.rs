@@ -68,6 +68,7 @@ pub(crate) fn decode_manifest(f: &mut Findings, root: &Path, doc: &Node) -> Opti
         format: crate::native::model::PluginFormat::Native,
         commands: Vec::new(),
         agents: Vec::new(),
+        extensions: Vec::new(),
     })
 }
 

@@ -73,6 +73,30 @@ pub struct Manifest {
     pub commands: Vec<Instructions>,
     /// Subagents (`agents/*.md`) of a host-format plugin.
     pub agents: Vec<Instructions>,
+    /// Client extensions of an Agent Plugins 1.0 plugin (`com.example.client/`).
+    pub extensions: Vec<ClientExtension>,
+}
+
+/// One client's extension of an Agent Plugins 1.0 plugin (spec §8): a
+/// top-level folder named for its reverse-domain namespace, an entry in
+/// `plugin.json`'s `extensions`, or both. Each client defines what they hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientExtension {
+    /// The namespace, e.g. `com.github.copilot`.
+    pub namespace: String,
+    /// The client it belongs to, when plugctl knows the namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Whether plugctl loads its hooks, agents and commands into this plugin
+    /// (only Claude Code's: plugctl speaks Claude Code's hook protocol).
+    pub loaded: bool,
+    /// The folder's top-level entries (a `/` marks a folder); none without a folder.
+    pub entries: Vec<String>,
+    /// Hooks in its hooks file, when plugctl can read that file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<usize>,
+    /// Whether `plugin.json`'s `extensions` has an entry for the namespace.
+    pub manifest_data: bool,
 }
 
 /// What a Markdown component is for.

@@ -3,10 +3,11 @@
 # HTTP on 127.0.0.1:PORT/mcp instead, answering with SSE or, given `json`,
 # with plain JSON bodies.
 import asyncio
+import json
 import os
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 
 app = MCPServer("faulty")
@@ -58,6 +59,17 @@ async def hang() -> str:
     """Never answer."""
     await asyncio.sleep(3600)
     return "late"
+
+
+@app.tool()
+def trace_context(ctx: Context) -> str:
+    """Answer with the W3C trace context the call carried: in `_meta`, and
+    (over HTTP) in the `traceparent` header."""
+    request_context = ctx.request_context
+    meta = request_context.meta or {}
+    http = request_context.request
+    header = http.headers.get("traceparent") if http is not None else None
+    return json.dumps({"meta": meta.get("traceparent"), "header": header})
 
 
 @app.tool()

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plug_core::Value;
 use plug_core::event::EventKind;
 use plug_core::ports::{
     AwsCall, AwsError, AwsInvoker, CommandSpec, HookDecision, HookInput, ToolCall,
 };
+use plug_core::{TraceContext, Value};
 use plug_manifest::native::model::{Action, CommandLine, OnFailure, Step};
 
 use super::{
@@ -68,16 +68,20 @@ impl Interpreter {
         }
         self.hook(req, state, "pre_step", Some(step)).await?;
         let started = Instant::now();
-        self.record(
+        let at_ms = self.record(
             req,
             EventKind::StepStarted {
                 step: step.name.clone(),
                 action: step.action.name().to_owned(),
             },
         );
-        let (result, attempts) = self
+        let run_span = state.trace;
+        state.trace = run_span.sibling(&req.run_id, &step.name, at_ms);
+        let attempted = self
             .attempts(req, journal, state, index, step, deadline)
-            .await?;
+            .await;
+        state.trace = run_span;
+        let (result, attempts) = attempted?;
         let duration_ms = millis(started.elapsed());
         let (outcome, value, error) = match result {
             Ok((outcome, value)) => (outcome, value, None),
@@ -288,7 +292,10 @@ impl Interpreter {
                 server,
                 tool,
                 arguments,
-            } => self.mcp(req, server, tool, resolve(arguments)?).await,
+            } => {
+                let arguments = resolve(arguments)?;
+                self.mcp(req, state.trace, server, tool, arguments).await
+            }
             Action::Approval { message, .. } => {
                 let message = resolve(&serde_json::Value::String(message.clone()))?
                     .as_str()
@@ -459,6 +466,7 @@ impl Interpreter {
     async fn mcp(
         &self,
         req: &RunRequest,
+        trace: TraceContext,
         server: &str,
         tool: &str,
         arguments: Value,
@@ -467,6 +475,7 @@ impl Interpreter {
             server: server.to_owned(),
             tool: tool.to_owned(),
             arguments: arguments.to_json(),
+            trace: Some(trace),
         };
         let started = Instant::now();
         let result = self.ports.tools.call_tool(&call).await;
@@ -524,6 +533,7 @@ impl Interpreter {
             action: step.map(|s| s.action.name().to_owned()),
             params: redacted_params(req),
             actor: state.actor,
+            trace: Some(state.trace),
         };
         match self.ports.hooks.dispatch(&input).await {
             Ok(HookDecision::Continue { messages, .. }) => {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use plug_core::event::{EventKind, RunEvent};
 use plug_core::ports::*;
-use plug_core::{Actor, RunId, Value};
+use plug_core::{Actor, RunId, TraceContext, Value};
 use plug_manifest::load::load_skill_text;
 use plug_manifest::native::model::Skill;
 use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunReport, RunRequest};
@@ -108,6 +108,8 @@ impl AwsSessions for FakeSessions {
 #[derive(Default)]
 pub struct FakeHooks {
     pub seen: Mutex<Vec<(String, Option<String>)>>,
+    /// The trace context each dispatch carried, in order.
+    pub traces: Mutex<Vec<Option<TraceContext>>>,
     pub block: Vec<String>,
 }
 
@@ -118,6 +120,7 @@ impl HookHost for FakeHooks {
             .lock()
             .expect("lock")
             .push((input.event.clone(), input.step.clone()));
+        self.traces.lock().expect("lock").push(input.trace);
         if self.block.contains(&input.event) {
             return Ok(HookDecision::Block {
                 reasons: vec![format!("{} says no", input.event)],
@@ -203,11 +206,16 @@ impl Prompter for NoPrompter {
     }
 }
 
-pub struct NoTools;
+/// Answers the `price` tool; records every call.
+#[derive(Default)]
+pub struct FakeTools {
+    pub calls: Mutex<Vec<ToolCall>>,
+}
 
 #[async_trait]
-impl ToolCaller for NoTools {
+impl ToolCaller for FakeTools {
     async fn call_tool(&self, call: &ToolCall) -> Result<ToolResult, ToolError> {
+        self.calls.lock().expect("lock").push(call.clone());
         if call.tool == "price" {
             return Ok(ToolResult {
                 content: vec![],
@@ -264,6 +272,7 @@ impl PermissionChecker for HumanOnly {
 pub struct World {
     pub aws: Arc<FakeAws>,
     pub hooks: Arc<FakeHooks>,
+    pub tools: Arc<FakeTools>,
     pub telemetry: Arc<MemTelemetry>,
     pub commands: Arc<dyn CommandRunner>,
     pub fake_commands: Arc<FakeCommands>,
@@ -285,6 +294,7 @@ impl World {
         World {
             aws: Arc::new(FakeAws::default()),
             hooks: Arc::new(FakeHooks::default()),
+            tools: Arc::new(FakeTools::default()),
             telemetry: Arc::new(MemTelemetry::default()),
             commands: fake_commands.clone(),
             fake_commands,
@@ -310,7 +320,7 @@ impl World {
     pub fn ports(&self) -> Ports {
         Ports {
             aws: Arc::new(FakeSessions(self.aws.clone())),
-            tools: Arc::new(NoTools),
+            tools: self.tools.clone(),
             hooks: self.hooks.clone(),
             telemetry: self.telemetry.clone(),
             commands: self.commands.clone(),

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::cli::{HooksCommand, Output};
 use crate::exit::Exit;
+use crate::plugin_settings::PluginSettings;
 
 /// The optional `--input` file. Unknown fields are ignored, so the JSON a hook
 /// was given (which has Claude Code's fields too) can be replayed as is.
@@ -34,17 +35,31 @@ pub fn run(command: HooksCommand) -> Exit {
             input,
             step,
             action,
+            set,
             output,
-        } => run_event(&plugin, &event, input.as_deref(), step, action, output),
+        } => {
+            let moment = Moment {
+                event,
+                step,
+                action,
+            };
+            run_event(&plugin, moment, input.as_deref(), &set, output)
+        }
     }
+}
+
+/// The event to fire and the step it is about.
+struct Moment {
+    event: String,
+    step: Option<String>,
+    action: Option<String>,
 }
 
 fn run_event(
     path: &Path,
-    event: &str,
+    moment: Moment,
     input_file: Option<&Path>,
-    step: Option<String>,
-    action: Option<String>,
+    set: &[(String, String)],
     output: Output,
 ) -> Exit {
     let file = match read_input(input_file) {
@@ -57,7 +72,7 @@ fn run_event(
     let plugin = match load_plugin(path) {
         Ok(plugin) => plugin,
         Err(LoadError::NoManifest(_)) if path.join(claude_layout::HOOKS_FILE).is_file() => {
-            return run_claude_layout(path, event, file, step, action, output);
+            return run_claude_layout(path, moment, file, output);
         }
         Err(e) => {
             super::report_load_error(&e);
@@ -70,20 +85,20 @@ fn run_event(
         }
         return Exit::Findings;
     }
-    let input = hook_input(&plugin, event, file, step, action);
-    let host = ProcessHookHost::for_plugin(&plugin, HostConfig::default());
-    fire(host, input, output)
+    let settings = match PluginSettings::load(&plugin, set) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let input = hook_input(&plugin, moment, file);
+    let host = ProcessHookHost::for_plugin(&plugin, settings.host_config());
+    fire(host, input, output, &settings)
 }
 
 /// A plugin in the Claude Code layout: its `hooks/hooks.json` on the same moments.
-fn run_claude_layout(
-    root: &Path,
-    event: &str,
-    file: InputFile,
-    step: Option<String>,
-    action: Option<String>,
-    output: Output,
-) -> Exit {
+fn run_claude_layout(root: &Path, moment: Moment, file: InputFile, output: Output) -> Exit {
     let hooks = match claude_layout::load(root) {
         Ok(hooks) => hooks.map(|h| h.hooks).unwrap_or_default(),
         Err(e) => {
@@ -92,9 +107,9 @@ fn run_claude_layout(
         }
     };
     let name = claude_plugin_name(root);
-    let input = build_input(name, String::new(), event, file, step, action);
+    let input = build_input(name, String::new(), moment, file);
     let host = ProcessHookHost::new(root, hooks, HostConfig::default());
-    fire(host, input, output)
+    fire(host, input, output, &PluginSettings::empty())
 }
 
 /// `.claude-plugin/plugin.json`'s `name`, else the folder's name.
@@ -112,16 +127,18 @@ fn claude_plugin_name(root: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Runs the hooks and prints the reports and the decision.
+/// Runs the hooks and prints the reports and the decision, with the
+/// plugin's sensitive values redacted from all of it.
 fn fire(
     host: Result<ProcessHookHost, plug_hooks::HostError>,
     input: Result<HookInput, String>,
     output: Output,
+    settings: &PluginSettings,
 ) -> Exit {
     let (host, input) = match (host, input) {
         (Ok(host), Ok(input)) => (host, input),
         (Err(e), _) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", settings.redact(&e.to_string()));
             return Exit::Usage;
         }
         (_, Err(message)) => {
@@ -141,14 +158,14 @@ fn fire(
     };
     let reports = runtime.block_on(host.run(&input));
     let decision = plug_hooks::combine(&reports);
-    match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json_report(&input, &reports, &decision))
-                .unwrap_or_default()
-        ),
-        Output::Human => print!("{}", render(&input, &reports, &decision)),
-    }
+    let shown = match output {
+        Output::Json => {
+            let report = json_report(&input, &reports, &decision);
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        }
+        Output::Human => render(&input, &reports, &decision),
+    };
+    print!("{}", settings.redact(&shown));
     match decision {
         Ok(HookDecision::Continue { .. }) => Exit::Success,
         Ok(HookDecision::Block { .. }) | Err(_) => Exit::Findings,
@@ -167,19 +184,18 @@ fn read_input(path: Option<&Path>) -> Result<InputFile, String> {
 /// `pre_<kind>`/`post_<kind>` event names, else the first.
 fn hook_input(
     plugin: &plug_manifest::Plugin,
-    event: &str,
+    moment: Moment,
     file: InputFile,
-    step: Option<String>,
-    action: Option<String>,
 ) -> Result<HookInput, String> {
     let skills: Vec<_> = plugin
         .skills
         .iter()
         .filter_map(|s| s.skill.as_ref())
         .collect();
-    let kind = event
+    let kind = moment
+        .event
         .strip_prefix("pre_")
-        .or_else(|| event.strip_prefix("post_"));
+        .or_else(|| moment.event.strip_prefix("post_"));
     let default_skill = skills
         .iter()
         .find(|s| Some(s.kind.as_str()) == kind)
@@ -191,29 +207,28 @@ fn hook_input(
         .as_ref()
         .map(|m| m.name.value.clone())
         .unwrap_or_default();
-    build_input(name, default_skill, event, file, step, action)
+    build_input(name, default_skill, moment, file)
 }
 
 /// The input the hooks get: the file's fields, overridden by the flags, then defaults.
 fn build_input(
     plugin: String,
     default_skill: String,
-    event: &str,
+    moment: Moment,
     file: InputFile,
-    step: Option<String>,
-    action: Option<String>,
 ) -> Result<HookInput, String> {
     let run_id = file.run_id.unwrap_or_else(|| "manual".into());
     let run_id = RunId::new(run_id).map_err(|e| e.to_string())?;
     Ok(HookInput {
-        event: event.to_owned(),
+        event: moment.event,
         run_id,
         plugin,
         skill: file.skill.unwrap_or(default_skill),
-        step: step.or(file.step),
-        action: action.or(file.action),
+        step: moment.step.or(file.step),
+        action: moment.action.or(file.action),
         params: file.params.unwrap_or_else(|| json!({})),
         actor: file.actor.unwrap_or_default(),
+        trace: None,
     })
 }
 

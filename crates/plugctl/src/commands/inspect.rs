@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plug_manifest::inspect::{PluginSummary, SkillSummary, summarize};
 use plug_manifest::load_plugin;
-use plug_manifest::native::model::{HookHandler, Instructions, McpTransport};
+use plug_manifest::native::model::{ClientExtension, HookHandler, Instructions, McpTransport};
 
 use crate::cli::Output;
 use crate::exit::Exit;
@@ -89,6 +89,7 @@ pub fn render(s: &PluginSummary) -> String {
             let _ = writeln!(out, "  {:<20} {handler} ({critical})", h.hook.event);
         }
     }
+    render_extensions(&mut out, &s.extensions);
     if !s.config.is_empty() {
         let _ = writeln!(out, "\nOperator configuration (--set NAME=VALUE):");
         for c in &s.config {
@@ -183,6 +184,32 @@ fn render_front_matter(out: &mut String, indent: &str, instructions: &Instructio
             other => other.to_string(),
         };
         let _ = writeln!(out, "{indent}{key}: {value}");
+    }
+}
+
+/// An Agent Plugins plugin's client extensions: which client each is for,
+/// whether plugctl loads it, and what it holds.
+fn render_extensions(out: &mut String, extensions: &[ClientExtension]) {
+    if extensions.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nClient extensions:");
+    for e in extensions {
+        let client = e.client.as_deref().unwrap_or("unknown client");
+        let status = match (e.loaded, e.hooks) {
+            (true, _) => "loaded",
+            (false, Some(_)) => "checked, not run",
+            (false, None) => "listed only",
+        };
+        let _ = writeln!(out, "  {:<26} {client} ({status})", e.namespace);
+        let mut held = e.entries.join(", ");
+        if let Some(n) = e.hooks {
+            held = format!("{held}; {n} hook(s)");
+        }
+        if e.manifest_data {
+            held = format!("{held}; data in plugin.json `extensions`");
+        }
+        let _ = writeln!(out, "      {}", held.trim_start_matches("; "));
     }
 }
 

@@ -4,7 +4,6 @@
 //! The rest of plugctl is synchronous; this command owns a tokio runtime.
 
 use super::usage;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -14,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{Output, parse_key_value};
 use crate::exit::Exit;
+use crate::plugin_settings::PluginSettings;
 
 /// `plugctl mcp` subcommands.
 #[derive(Debug, Subcommand)]
@@ -90,30 +90,26 @@ pub fn run(command: McpCommand) -> Exit {
     }
 }
 
-/// Loads the plugin and builds its registry; manifest defaults fill config values not `--set`.
-fn registry(path: &Path, set: Vec<(String, String)>) -> Result<Registry, Exit> {
+/// Loads the plugin and builds its registry with its settings (manifest
+/// defaults, values stored at install, then `--set`).
+fn registry(path: &Path, set: Vec<(String, String)>) -> Result<(Registry, PluginSettings), Exit> {
     let plugin = plug_manifest::load_plugin(path).map_err(|e| {
         super::report_load_error(&e);
         Exit::Usage
     })?;
-    let Some(manifest) = &plugin.manifest else {
+    if plugin.manifest.is_none() {
         return Err(usage(&format!(
             "{}: the manifest cannot be decoded; run `plugctl validate` for details",
             path.display()
         )));
-    };
-    let mut config: BTreeMap<String, String> = manifest
-        .config
-        .iter()
-        .filter_map(|(k, v)| v.default.clone().map(|d| (k.clone(), d)))
-        .collect();
-    config.extend(set);
-    Ok(Registry::from_plugin(&plugin, &config))
+    }
+    let settings = PluginSettings::load(&plugin, &set).map_err(|e| usage(&e.to_string()))?;
+    Ok((settings.registry(&plugin), settings))
 }
 
-/// Exit code and message for a failed request.
-fn failed(error: &McpError) -> Exit {
-    eprintln!("error: {error}");
+/// Exit code and message for a failed request; sensitive values never show.
+fn failed(error: &McpError, settings: &PluginSettings) -> Exit {
+    eprintln!("error: {}", settings.redact(&error.to_string()));
     match error {
         McpError::UnknownServer(_) | McpError::Config { .. } => Exit::Usage,
         _ => Exit::Findings,
@@ -121,7 +117,7 @@ fn failed(error: &McpError) -> Exit {
 }
 
 async fn tools(path: &Path, server: &str, set: Vec<(String, String)>, output: Output) -> Exit {
-    let registry = match registry(path, set) {
+    let (registry, settings) = match registry(path, set) {
         Ok(r) => r,
         Err(exit) => return exit,
     };
@@ -129,7 +125,7 @@ async fn tools(path: &Path, server: &str, set: Vec<(String, String)>, output: Ou
     registry.shutdown().await;
     let tools = match listed {
         Ok(t) => t,
-        Err(e) => return failed(&e),
+        Err(e) => return failed(&e, &settings),
     };
     match output {
         Output::Json => println!("{}", json!(tools)),
@@ -156,7 +152,7 @@ async fn call(
     set: Vec<(String, String)>,
     output: Output,
 ) -> Exit {
-    let registry = match registry(path, set) {
+    let (registry, settings) = match registry(path, set) {
         Ok(r) => r,
         Err(exit) => return exit,
     };
@@ -166,7 +162,7 @@ async fn call(
     registry.shutdown().await;
     let result = match answered {
         Ok(r) => r,
-        Err(e) => return failed(&e),
+        Err(e) => return failed(&e, &settings),
     };
     match output {
         Output::Json => println!("{}", answer_json(&result)),

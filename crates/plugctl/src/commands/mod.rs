@@ -76,6 +76,7 @@ pub fn run(mut cli: Cli) -> Exit {
         Command::Update(args) => store::update(args),
         Command::Remove(args) => store::remove(args),
         Command::Marketplace { command } => store::marketplace(command),
+        Command::Config { command } => store::config(command),
     }
 }
 

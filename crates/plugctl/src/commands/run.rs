@@ -15,6 +15,7 @@ use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunOutcome, RunReport,
 use crate::cli::Output;
 use crate::cli_run::{AnswerArgs, IdentityArgs, ResumeArgs, RunArgs, RunsArgs};
 use crate::exit::Exit;
+use crate::plugin_settings::PluginSettings;
 use crate::wiring::{AnswerFile, Progress, RunApprover, TerminalPrompter};
 
 /// A plugin, a skill and a request, ready to run or plan.
@@ -23,6 +24,8 @@ pub(crate) struct Prepared {
     pub plugin: Plugin,
     /// What to run.
     pub request: RunRequest,
+    /// The plugin's user configuration and data folder, for its hooks and servers.
+    pub settings: PluginSettings,
 }
 
 /// Wraps the audit log in whatever shows a run's progress (a terminal
@@ -296,18 +299,23 @@ pub(crate) async fn perform(
     identity: &IdentityArgs,
     host: RunHost,
 ) -> Result<RunReport, String> {
-    let Prepared { plugin, request } = prepared;
+    let Prepared {
+        plugin,
+        request,
+        settings,
+    } = prepared;
     let base = identity_config(identity, &request);
-    let secrets: Vec<String> = request
+    let mut secrets: Vec<String> = request
         .sensitive
         .iter()
         .filter_map(|name| request.params.get(name)?.as_str().map(str::to_owned))
         .collect();
+    secrets.extend(settings.secrets().iter().cloned());
     let telemetry = crate::commands::telemetry::start_for_run(&base, &secrets).await?;
-    let hooks = plug_hooks::ProcessHookHost::for_plugin(&plugin, plug_hooks::HostConfig::default())
-        .map_err(|e| e.to_string())?
+    let hooks = plug_hooks::ProcessHookHost::for_plugin(&plugin, settings.host_config())
+        .map_err(|e| settings.redact(&e.to_string()))?
         .with_telemetry(telemetry.clone());
-    let mcp = Arc::new(plug_mcp::Registry::from_plugin(&plugin, &request.config));
+    let mcp = Arc::new(settings.registry(&plugin));
     let ports = Ports {
         aws: Arc::new(plug_aws::RunSessions::new(base)),
         tools: mcp.clone(),
@@ -422,12 +430,8 @@ pub(crate) fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared,
         let flags: Vec<String> = missing.iter().map(|m| format!("--param {m}=...")).collect();
         return Err(format!("skill {} needs: {}", args.skill, flags.join(" ")));
     }
-    let mut config: BTreeMap<String, String> = manifest
-        .config
-        .iter()
-        .filter_map(|(k, v)| v.default.clone().map(|d| (k.clone(), d)))
-        .collect();
-    config.extend(args.set.iter().cloned());
+    let settings = PluginSettings::load(&plugin, &args.set).map_err(|e| e.to_string())?;
+    let config = settings.journal_values();
     let actor: Actor = args
         .actor
         .parse()
@@ -468,7 +472,11 @@ pub(crate) fn prepare(args: &RunArgs, run_id: Option<RunId>) -> Result<Prepared,
         builtins,
     };
     request.apply_defaults();
-    Ok(Prepared { plugin, request })
+    Ok(Prepared {
+        plugin,
+        request,
+        settings,
+    })
 }
 
 /// `--param` values typed by their declaration (undeclared ones stay text).

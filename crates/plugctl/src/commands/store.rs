@@ -42,6 +42,22 @@ pub struct UpdateArgs {
 pub struct RemoveArgs {
     /// The installed plugin.
     pub name: String,
+    /// Keep the plugin's data folder (`CLAUDE_PLUGIN_DATA`) for a later reinstall.
+    #[arg(long)]
+    pub keep_data: bool,
+}
+
+/// `plugctl config` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Set user configuration values of an installed plugin (as `install --set` does).
+    Set {
+        /// The installed plugin.
+        plugin: String,
+        /// `name=value` pairs; values the plugin marks sensitive go to the secrets file.
+        #[arg(required = true, value_name = "NAME=VALUE", value_parser = parse_key_value)]
+        values: Vec<(String, String)>,
+    },
 }
 
 /// `plugctl marketplace` subcommands.
@@ -80,9 +96,22 @@ pub fn install(args: InstallArgs) -> Exit {
     match store.install(&args.source, &args.set) {
         Ok(installed) => {
             println!("installed {}", line(&installed));
+            warn_missing_config(&store, &installed.name);
             Exit::Success
         }
         Err(e) => failed(&e),
+    }
+}
+
+/// Says which required user config values are still unset (the plugin
+/// installs, as in Claude Code, but will not run until they are).
+fn warn_missing_config(store: &Store, name: &str) {
+    let Ok(dir) = store.resolve(name) else { return };
+    let Ok(plugin) = plug_manifest::load_plugin(&dir) else {
+        return;
+    };
+    if let Err(e) = crate::plugin_settings::PluginSettings::load(&plugin, &[]) {
+        eprintln!("warning: {e}");
     }
 }
 
@@ -157,7 +186,7 @@ pub fn remove(args: RemoveArgs) -> Exit {
         Ok(store) => store,
         Err(exit) => return exit,
     };
-    match store.remove(&args.name) {
+    match store.remove_with(&args.name, args.keep_data) {
         Ok(p) => {
             println!("removed {}", p.name);
             Exit::Success
@@ -185,6 +214,25 @@ pub fn marketplace(command: MarketplaceCommand) -> Exit {
                 for m in lock.marketplaces.values() {
                     println!("{} from {}", m.name, m.source);
                 }
+                Exit::Success
+            }
+            Err(e) => failed(&e),
+        },
+    }
+}
+
+/// Changes an installed plugin's user configuration.
+pub fn config(command: ConfigCommand) -> Exit {
+    let store = match store() {
+        Ok(store) => store,
+        Err(exit) => return exit,
+    };
+    match command {
+        ConfigCommand::Set { plugin, values } => match store.set_config(&plugin, &values) {
+            Ok(installed) => {
+                let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+                println!("{}: set {}", installed.name, keys.join(", "));
+                warn_missing_config(&store, &installed.name);
                 Exit::Success
             }
             Err(e) => failed(&e),
