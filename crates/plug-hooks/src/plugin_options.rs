@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use plug_manifest::ecosystem::vars::{VarRef, references};
+use plug_manifest::ecosystem::vars::{ShellQuoting, VarRef, references, shell_quoting};
 use plug_manifest::native::model::HookHandler;
 
 /// The prefix of the variables that carry a plugin's user configuration.
@@ -110,24 +110,14 @@ fn written(r: &VarRef<'_>, key: &str, place: Placement) -> String {
 
 /// The quoting in force at byte `at` of a shell command.
 fn shell_placement(command: &str, at: usize) -> Placement {
-    let (mut single, mut double, mut escaped) = (false, false, false);
-    for c in command[..at].chars() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' if !single => escaped = true,
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            _ => {}
-        }
-    }
-    match (escaped, single, double) {
-        (true, _, _) => Placement::Escaped,
-        (_, true, _) => Placement::SingleQuoted,
-        (_, _, true) => Placement::DoubleQuoted,
-        _ => Placement::Unquoted,
+    let quoting = shell_quoting(command)
+        .find(|&(i, _, _)| i == at)
+        .map_or(ShellQuoting::Unquoted, |(_, _, quoting)| quoting);
+    match quoting {
+        ShellQuoting::Escaped => Placement::Escaped,
+        ShellQuoting::SingleQuoted => Placement::SingleQuoted,
+        ShellQuoting::DoubleQuoted => Placement::DoubleQuoted,
+        ShellQuoting::Unquoted => Placement::Unquoted,
     }
 }
 

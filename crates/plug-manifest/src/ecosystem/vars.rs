@@ -96,26 +96,49 @@ fn expand_with(
 /// outside double quotes, so that a value with a space splits into two words.
 /// Inside single quotes nothing expands, so those are not reported.
 pub fn unquoted_uses(command: &str, name: &str) -> Vec<Range<usize>> {
-    let mut found = Vec::new();
+    shell_quoting(command)
+        .filter(|&(_, c, quoting)| c == '$' && quoting == ShellQuoting::Unquoted)
+        .filter_map(|(i, _, _)| variable_at(&command[i..], name).map(|len| i..i + len))
+        .collect()
+}
+
+/// The quoting in force at a character of a shell command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellQuoting {
+    /// Outside any quotes.
+    Unquoted,
+    /// Right after a backslash.
+    Escaped,
+    /// Inside `'...'`.
+    SingleQuoted,
+    /// Inside `"..."`.
+    DoubleQuoted,
+}
+
+/// Each character of a shell command line (byte offset, character) with
+/// the quoting in force before it: the one scanner the lint for unquoted
+/// variables and the hook host's option quoting share.
+pub fn shell_quoting(command: &str) -> impl Iterator<Item = (usize, char, ShellQuoting)> + '_ {
     let (mut single, mut double, mut escaped) = (false, false, false);
-    for (i, c) in command.char_indices() {
+    command.char_indices().map(move |(i, c)| {
+        let quoting = match (escaped, single, double) {
+            (true, _, _) => ShellQuoting::Escaped,
+            (_, true, _) => ShellQuoting::SingleQuoted,
+            (_, _, true) => ShellQuoting::DoubleQuoted,
+            _ => ShellQuoting::Unquoted,
+        };
         if escaped {
             escaped = false;
-            continue;
-        }
-        match c {
-            '\\' if !single => escaped = true,
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            '$' if !single && !double => {
-                if let Some(len) = variable_at(&command[i..], name) {
-                    found.push(i..i + len);
-                }
+        } else {
+            match c {
+                '\\' if !single => escaped = true,
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                _ => {}
             }
-            _ => {}
         }
-    }
-    found
+        (i, c, quoting)
+    })
 }
 
 /// The length of `$NAME`, `${NAME}` or `${NAME:-...}` at the start of `text`.
