@@ -70,8 +70,6 @@ impl TelemetryOptions {
 enum Message {
     /// Make what was recorded durable: audit log synced, remote batches spooled.
     Persist(oneshot::Sender<()>),
-    /// Persist, then deliver the spool now.
-    Flush(oneshot::Sender<DrainReport>),
 }
 
 /// Where recorded events wait for the worker, and where the worker leaves
@@ -189,15 +187,6 @@ impl Telemetry {
             .is_some_and(|c| c.send(message).is_ok());
         self.wake();
         sent
-    }
-
-    /// Persists, delivers the spool, and reports what was delivered.
-    pub async fn flush_report(&self) -> DrainReport {
-        let (ack, answer) = oneshot::channel();
-        if !self.ask(Message::Flush(ack)) {
-            return DrainReport::default();
-        }
-        answer.await.unwrap_or_default()
     }
 }
 
@@ -403,11 +392,6 @@ impl Worker {
                 Ok(Message::Persist(ack)) => {
                     self.persist();
                     let _ = ack.send(());
-                }
-                Ok(Message::Flush(ack)) => {
-                    let report = self.flush();
-                    let _ = ack.send(report);
-                    shipped = Instant::now();
                 }
                 Err(TryRecvError::Empty) => {
                     if shipped.elapsed() >= self.interval {
