@@ -99,6 +99,7 @@ codes! {
     UnusedPermission => "unused-permission", "A declared IAM action that no `aws_api` or `wait_for` step of the skill needs.";
     JsonSyntax => "json-syntax", "The file is not valid JSON.";
     FrontMatterSyntax => "front-matter-syntax", "The YAML front matter of a Markdown file does not parse: the host drops the skill or command, or loads the agent with every field dropped.";
+    UnquotedColon => "unquoted-colon", "A front-matter value with an unquoted `: ` inside: strict YAML readers (Codex, the Agent Skills tools) take it for a nested key and drop the file; Claude Code reads the line as text.";
     MissingFrontMatter => "missing-front-matter", "A `SKILL.md`, command or agent file without `---` front matter.";
     NameFolderMismatch => "name-folder-mismatch", "A skill whose name differs from the folder it lives in.";
     DescriptionLength => "description-length", "A description that is empty or longer than 1,024 characters.";

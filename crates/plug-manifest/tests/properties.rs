@@ -159,6 +159,27 @@ proptest! {
     }
 
     #[test]
+    fn lenient_front_matter_agrees_with_strict_where_strict_parses(text in markdownish()) {
+        match (front_matter::parse(&text), front_matter::parse_lenient(&text)) {
+            (Ok((strict, body)), Ok((lenient, lenient_body, found))) => {
+                prop_assert_eq!(strict, lenient);
+                prop_assert_eq!(body, lenient_body);
+                prop_assert!(found.is_empty());
+            }
+            (Ok(_), Err(e)) => prop_assert!(false, "lenient refused what strict read: {e:?}"),
+            (Err(_), Ok((node, body, found))) => {
+                prop_assert!(!found.is_empty());
+                prop_assert!(body <= text.len());
+                check_spans(&node, &text)?;
+                for colon in found {
+                    prop_assert_eq!(text.get(colon.at..colon.at + 1), Some(":"));
+                }
+            }
+            (Err(_), Err(_)) => {}
+        }
+    }
+
+    #[test]
     fn hooks_and_mcp_files_never_panic_and_locate_every_finding(text in jsonish()) {
         if let Ok(node) = json::parse_json(&text) {
             check_spans(&node, &text)?;

@@ -1,9 +1,17 @@
-//! Streamable HTTP: why an answer's event stream broke off.
+//! Streamable HTTP: why an answer's event stream broke off, and sessions a
+//! server forgot.
 //!
 //! When an SSE answer ends in an error (an event past `max_message_bytes`, a
 //! read error), rmcp fails the call with a bare "transport closed" and only
 //! logs the cause. [`FaultWatch`] wraps the HTTP client, notes the cause per
 //! request id, and the client puts it in the call's error.
+//!
+//! A restarted server no longer knows the client's session. The spec has it
+//! answer 404, on which rmcp re-initializes and sends the request again; some
+//! servers (`@modelcontextprotocol/server-everything` among them) answer 400
+//! with a JSON-RPC error that has no id instead. rmcp cannot match that error
+//! to the call, which then waits for its timeout. [`FaultWatch`] reads such
+//! an answer to a request sent within a session as the expired session it is.
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
@@ -13,7 +21,9 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_core::stream::BoxStream;
 use http::{HeaderName, HeaderValue};
-use rmcp::model::{ClientJsonRpcMessage, ClientRequest, RequestId, RequestParamsMeta as _};
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientRequest, RequestId, RequestParamsMeta as _, ServerJsonRpcMessage,
+};
 use rmcp::transport::streamable_http_client::{
     SseError, StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
     StreamableHttpResponseLimits,
@@ -149,6 +159,7 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for FaultWatch<C> {
             custom_headers.insert(HeaderName::from_static("traceparent"), value);
         }
         let max_event = limits.max_sse_event_size;
+        let in_session = session_id.is_some();
         let response = self
             .inner
             .post_message_with_response_limits(
@@ -160,6 +171,9 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for FaultWatch<C> {
                 limits,
             )
             .await?;
+        if in_session && id.is_some() && is_unaddressed_error(&response) {
+            return Err(StreamableHttpError::SessionExpired);
+        }
         Ok(match (response, id) {
             (StreamableHttpPostResponse::Sse(stream, session), Some(id)) => {
                 let watched = Watched {
@@ -219,6 +233,17 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for FaultWatch<C> {
             )
             .await
     }
+}
+
+/// A JSON-RPC error without an id: the server could not tie our request to
+/// anything it knows, which for a well-formed request sent within a session
+/// means the session is gone. rmcp re-initializes once per request, so a
+/// server that keeps answering this way still fails the call, not loops.
+fn is_unaddressed_error(response: &StreamableHttpPostResponse) -> bool {
+    matches!(
+        response,
+        StreamableHttpPostResponse::Json(ServerJsonRpcMessage::Error(error), _) if error.id.is_none()
+    )
 }
 
 /// The `traceparent` a `tools/call` carries in its `_meta`, as an HTTP

@@ -186,10 +186,30 @@ fn host_format_plugins_validate_and_inspect() {
             text(&out.stderr)
         );
     }
-    let broken = format!("{ECOSYSTEM}/invalid/01-skill-unquoted-colon");
+    // An unquoted `: ` is a warning (Claude Code loads the skill, strict
+    // hosts drop it): validate passes unless --strict.
+    let colon = format!("{ECOSYSTEM}/invalid/01-skill-unquoted-colon");
+    let out = plugctl(&["validate", &colon]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "colon-trap: 0 error(s), 1 warning(s)\n");
+    let out = plugctl(&["validate", "--strict", &colon]);
+    assert_eq!(out.status.code(), Some(1));
+    let json = plugctl(&["validate", "--output", "json", &colon]);
+    let records: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(
+        (
+            records[0]["code"].as_str(),
+            records[0]["severity"].as_str(),
+            records[0]["line"].as_u64(),
+            records[0]["column"].as_u64()
+        ),
+        (Some("unquoted-colon"), Some("warning"), Some(3), Some(57))
+    );
+    // Front matter no host can read is an error.
+    let broken = format!("{ECOSYSTEM}/invalid/02-agent-front-matter-broken");
     let out = plugctl(&["validate", &broken]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stdout), "colon-trap: 1 error(s), 0 warning(s)\n");
+    assert_eq!(text(&out.stdout), "agent-trap: 1 error(s), 0 warning(s)\n");
     let json = plugctl(&["validate", "--output", "json", &broken]);
     let records: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(
@@ -198,7 +218,7 @@ fn host_format_plugins_validate_and_inspect() {
             records[0]["line"].as_u64(),
             records[0]["column"].as_u64()
         ),
-        (Some("front-matter-syntax"), Some(3), Some(57))
+        (Some("front-matter-syntax"), Some(5), Some(6))
     );
     let out = plugctl(&["inspect", &format!("{ECOSYSTEM}/valid/claude-full")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

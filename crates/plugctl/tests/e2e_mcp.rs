@@ -379,11 +379,9 @@ fn killed_http_server_is_retried_until_it_is_back() {
 
 /// server-everything answers a request with a session id it does not know
 /// (its previous life's) with 400 and a JSON-RPC error without an id, where
-/// the spec asks for 404. rmcp re-initializes only on 404 and cannot match the
-/// id-less error to the call, so every retry waits for the 10s call timeout
-/// and the run fails with "MCP call timed out after 10s".
+/// the spec asks for 404. plug-mcp must read that as an expired session and
+/// re-initialize, or every retry waits for the call timeout.
 #[test]
-#[ignore = "plug-mcp keeps a dead session when a restarted server answers 400, not 404"]
 fn killed_server_everything_is_retried_until_it_is_back() {
     let server = HttpServer::start(Kind::Everything, free_port());
     let env = run_across_a_restart(server, "everything-retry", "remote-endpoint");

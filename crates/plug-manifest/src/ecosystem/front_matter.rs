@@ -103,6 +103,89 @@ fn shift(node: &mut Node, by: usize) {
     }
 }
 
+/// A value with an unquoted `: ` that [`parse_lenient`] read as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnquotedColon {
+    /// The key whose value holds it.
+    pub key: String,
+    /// Byte offset of the inner `: ` in the file.
+    pub at: usize,
+}
+
+/// Like [`parse`], but reads a one-line `key: value` whose value holds an
+/// unquoted `: ` the way lenient hosts (Claude Code) do: the rest of the
+/// line is the value. Returns what it read leniently, so the caller can warn
+/// that strict hosts drop the file. Any other syntax error stays an error.
+pub fn parse_lenient(text: &str) -> Result<(Node, usize, Vec<UnquotedColon>), FrontMatterError> {
+    let parts = split(text)?;
+    let mut repaired = std::borrow::Cow::Borrowed(text);
+    let mut found: Vec<UnquotedColon> = Vec::new();
+    loop {
+        let error = match parse(&repaired) {
+            Ok((mut node, body)) => {
+                return restore_values(text, &mut node, &found).map(|()| (node, body, found));
+            }
+            Err(FrontMatterError::Syntax(e)) => e,
+            Err(other) => return Err(other),
+        };
+        let fail = || Err(FrontMatterError::Syntax(error.clone()));
+        let Some((key, at)) = unquoted_colon(&repaired, parts, error.span.offset()) else {
+            return fail();
+        };
+        // Each round fixes one line; a line already fixed that still fails
+        // is a different problem.
+        if found.iter().any(|f| f.at == at) || found.len() > 64 {
+            return fail();
+        }
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        // `;` for `:` keeps every offset, so later findings still point
+        // at the right columns; the value's text is restored after parsing.
+        let mut bytes = repaired.into_owned().into_bytes();
+        for b in &mut bytes[at..line_end] {
+            if *b == b':' {
+                *b = b';';
+            }
+        }
+        repaired = std::borrow::Cow::Owned(String::from_utf8(bytes).unwrap_or_default());
+        found.push(UnquotedColon { key, at });
+    }
+}
+
+/// Puts back the original text of each leniently read value, which must be
+/// a one-line plain scalar (anything else means the guess was wrong).
+fn restore_values(
+    text: &str,
+    node: &mut Node,
+    found: &[UnquotedColon],
+) -> Result<(), FrontMatterError> {
+    let NodeKind::Map(entries) = &mut node.kind else {
+        return Err(wrong_guess(found));
+    };
+    for colon in found {
+        let value = entries
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some(colon.key.as_str()))
+            .map(|(_, v)| v)
+            .ok_or_else(|| wrong_guess(found))?;
+        let start = value.span.offset();
+        let end = start + value.span.len();
+        let on_one_line = start <= colon.at && colon.at < end && !text[start..end].contains('\n');
+        if !on_one_line || !matches!(value.kind, NodeKind::Scalar(yaml::Scalar::Str(_))) {
+            return Err(wrong_guess(found));
+        }
+        value.kind = NodeKind::Scalar(yaml::Scalar::Str(text[start..end].trim_end().to_owned()));
+    }
+    Ok(())
+}
+
+fn wrong_guess(found: &[UnquotedColon]) -> FrontMatterError {
+    let at = found.first().map_or(0, |f| f.at);
+    FrontMatterError::Syntax(SyntaxError {
+        message: "mapping values are not allowed in this context".to_owned(),
+        span: SourceSpan::new(at.into(), 1),
+    })
+}
+
 /// For a syntax error at `offset`: when a front-matter line is `key: value`
 /// with an unquoted `: ` inside the value (the classic way a skill silently
 /// disappears), the key and the byte offset of that inner `: `.
@@ -172,5 +255,49 @@ mod tests {
         assert_eq!(key, "description");
         assert_eq!(&text[at..at + 2], ": ");
         assert!(text[..at].ends_with("Use it"));
+    }
+
+    #[test]
+    fn an_unquoted_colon_is_read_as_text_and_reported() {
+        let text =
+            "---\nname: a\ndescription: Sorts things. Use when: asked: twice\nmodel: x\n---\nbody";
+        assert!(matches!(parse(text), Err(FrontMatterError::Syntax(_))));
+        let (node, body, found) = parse_lenient(text).expect("lenient");
+        assert_eq!(&text[body..], "body");
+        let description = node.get("description").and_then(Node::as_str);
+        assert_eq!(description, Some("Sorts things. Use when: asked: twice"));
+        assert_eq!(node.get("model").and_then(Node::as_str), Some("x"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "description");
+        assert!(text[..found[0].at].ends_with("Use when"));
+    }
+
+    #[test]
+    fn several_lines_are_each_read_leniently() {
+        let text = "---\nname: a\ndescription: one: two\nargument-hint: key: value\n---\n";
+        let (node, _, found) = parse_lenient(text).expect("lenient");
+        let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["description", "argument-hint"]);
+        assert_eq!(
+            node.get("argument-hint").and_then(Node::as_str),
+            Some("key: value")
+        );
+    }
+
+    #[test]
+    fn other_syntax_errors_stay_errors() {
+        for text in [
+            "---\nname: a\ntools: [Read, Grep\nmodel: x\n---\n",
+            "---\nname: a\n  bad: indent: here\n---\n",
+        ] {
+            assert!(
+                matches!(parse_lenient(text), Err(FrontMatterError::Syntax(_))),
+                "{text}"
+            );
+        }
+        let fine = "---\nname: a\n---\n";
+        let (strict, _) = parse(fine).expect("parses");
+        let (lenient, _, found) = parse_lenient(fine).expect("parses");
+        assert_eq!((strict, found.len()), (lenient, 0));
     }
 }

@@ -146,8 +146,11 @@ pub(crate) fn decode_text(c: &Component<'_>, text: String) -> LoadedComponent {
 
 fn decode(f: &mut Findings, c: &Component<'_>) -> Option<Instructions> {
     let text = f.file().text.clone();
-    let (node, body) = match front_matter::parse(&text) {
-        Ok(parsed) => parsed,
+    let (node, body) = match front_matter::parse_lenient(&text) {
+        Ok((node, body, lenient)) => {
+            lenient_values(f, c.kind, &lenient);
+            (node, body)
+        }
         Err(FrontMatterError::Missing) => {
             missing_front_matter(f, c);
             check_links(f, 0, c.root, dir_of(&c.rel));
@@ -235,6 +238,28 @@ fn missing_front_matter(f: &mut Findings, c: &Component<'_>) {
         format!("this {what} has no YAML front matter: {effect}"),
         Some("start the file with `---`, `name: ...`, `description: ...`, `---`".into()),
     );
+}
+
+/// Values with an unquoted `: ` that parse only the lenient way: a warning,
+/// not an error, because Claude Code loads the file; strict hosts do not.
+fn lenient_values(f: &mut Findings, kind: InstructionKind, found: &[front_matter::UnquotedColon]) {
+    let what = match kind {
+        InstructionKind::Skill => "skill",
+        InstructionKind::Command => "command",
+        InstructionKind::Agent => "agent",
+    };
+    for colon in found {
+        let message = format!(
+            "the value of `{}` contains an unquoted `: `: strict YAML readers (Codex, the Agent Skills tools) take it for a nested key and drop this {what}; Claude Code reads the line as text",
+            colon.key
+        );
+        f.warning_with_help(
+            SourceSpan::new(colon.at.into(), 1),
+            Code::UnquotedColon,
+            message,
+            Some("put the whole value in double quotes".into()),
+        );
+    }
 }
 
 fn broken_front_matter(f: &mut Findings, kind: InstructionKind, text: &str, e: FrontMatterError) {
