@@ -17,4 +17,7 @@ pub enum Exit {
     Blocked = 5,
     /// `run`: interrupted (Ctrl-C or the skill timeout); `plugctl resume` continues it.
     Interrupted = 6,
+    /// Whoever read the output stopped reading (`plugctl ... | head`): the
+    /// shells' code for a process ended by SIGPIPE, without a panic message.
+    BrokenPipe = 141,
 }

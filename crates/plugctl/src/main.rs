@@ -16,9 +16,39 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     install_report_style();
+    quiet_broken_pipe();
     let cli = cli::Cli::parse();
-    let code = commands::run(cli);
+    // A closed stdout makes `println!` panic. Unwinding (rather than exiting
+    // on the spot) still runs destructors, so telemetry is flushed.
+    let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli))) {
+        Ok(code) => code,
+        Err(payload) if is_broken_pipe(payload.as_ref()) => exit::Exit::BrokenPipe,
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
     std::process::ExitCode::from(code as u8)
+}
+
+/// Rust ignores SIGPIPE, so a reader that goes away (`plugctl audit | head`)
+/// turns the next write into a panic; that is not a bug worth a backtrace.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default(info);
+        }
+    }));
+}
+
+/// Whether a panic is `print!`'s "failed printing to stdout: Broken pipe".
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    // The OS's wording of EPIPE ("Broken pipe (os error 32)" on Linux).
+    message.starts_with("failed printing to std")
+        && message.to_ascii_lowercase().contains("broken pipe")
 }
 
 /// Diagnostics look the same in a terminal, a CI log and a snapshot test:

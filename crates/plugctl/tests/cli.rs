@@ -25,6 +25,29 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn a_reader_that_went_away_ends_the_command_quietly() {
+    // The read end is closed before plugctl starts, so its first write fails.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(["validate", "plugins/aws-deployment-assistant"])
+        .current_dir(repo())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("plugctl runs")
+        .wait_with_output()
+        .expect("plugctl ends");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("undeclared-permission"),
+        "diagnostics still go to stderr"
+    );
+}
+
+#[test]
 fn bundled_plugin_validates_with_only_the_least_privilege_warning() {
     let out = plugctl(&["validate", "plugins/aws-deployment-assistant"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
