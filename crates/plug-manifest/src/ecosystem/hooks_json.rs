@@ -237,6 +237,16 @@ fn entry_hooks(f: &mut Findings, entry: &Node, event: &Spanned<String>) -> Vec<H
     let Some(obj) = object_with(f, entry, what, CURSOR_HANDLER_FIELDS, Unknown::Warning) else {
         return Vec::new();
     };
+    if CLAUDE_EVENTS.contains(&event.value.as_str()) {
+        // Cursor's flat shape under a Claude Code event: plugctl runs it,
+        // Claude Code's schema wants a group and does not.
+        f.warning_with_help(
+            entry.span,
+            Code::MissingField,
+            format!("a `command` straight under the Claude Code event `{}`: Claude Code only runs handlers listed in a group's `hooks`", event.value),
+            Some(r#"wrap it: {"matcher": "...", "hooks": [{"type": "command", "command": "..."}]}"#.into()),
+        );
+    }
     let matcher = obj.opt_string(f, "matcher").map(|m| m.value);
     let command = obj.req_string(f, "command");
     let timeout = seconds(f, &obj);
