@@ -158,6 +158,9 @@ fn restore_values(
     node: &mut Node,
     found: &[UnquotedColon],
 ) -> Result<(), FrontMatterError> {
+    if found.is_empty() {
+        return Ok(());
+    }
     let NodeKind::Map(entries) = &mut node.kind else {
         return Err(wrong_guess(found));
     };
