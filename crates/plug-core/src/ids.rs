@@ -1,6 +1,7 @@
 //! Identifiers that cross crate boundaries.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -9,9 +10,12 @@ use serde::{Deserialize, Serialize};
 /// It names the run's journal, its audit-log entries and its AWS role session
 /// (`plugctl-<run-id>`), so it must stay within the characters a
 /// `RoleSessionName` accepts (`[\w+=,.@-]`, at most 64 with the prefix).
+///
+/// Shared, not copied: every event of a run carries its id, and cloning an
+/// `Arc` costs no allocation on the recording path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct RunId(String);
+pub struct RunId(Arc<str>);
 
 /// The error for a string that cannot be a run id.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +33,7 @@ impl RunId {
         if id.is_empty() || id.len() > Self::MAX_LEN || !id.chars().all(ok_char) {
             return Err(InvalidRunId(id));
         }
-        Ok(RunId(id))
+        Ok(RunId(id.into()))
     }
 
     /// The id as text.

@@ -80,12 +80,20 @@ enum Message {
 /// allocated it stays on the allocator's fast path. Freed by the worker, it
 /// would leave the recording thread to allocate cold memory for every new
 /// event; in the 1,000-step benchmark that alone was half the overhead.
+///
+/// The three vectors (waiting, the worker's batch, handled) trade places
+/// instead of being reallocated, so after the first batches no event costs
+/// an allocation of its own on either side.
 #[derive(Default)]
 struct Inbox {
     waiting: Mutex<Vec<RunEvent>>,
     handled: Mutex<Vec<RunEvent>>,
     /// A hint that `handled` holds something, so `push` need not lock it.
     any_handled: AtomicBool,
+    /// The worker found nothing to do and sleeps until woken: the next
+    /// event into an empty inbox wakes it, so a run's events are handled
+    /// while the run goes on instead of piling up for its final flush.
+    idle: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -95,16 +103,33 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Inbox {
-    /// Adds an event; the number now waiting.
-    fn push(&self, event: RunEvent) -> usize {
+    /// Adds an event; the number now waiting, and whether the worker is
+    /// asleep and must be woken for it.
+    fn push(&self, event: RunEvent) -> (usize, bool) {
         if self.any_handled.load(Ordering::Relaxed) {
             self.any_handled.store(false, Ordering::Relaxed);
-            let handled = std::mem::take(&mut *lock(&self.handled));
-            drop(handled);
+            // `clear` keeps the vector's capacity for the next hand-back.
+            lock(&self.handled).clear();
         }
-        let mut waiting = lock(&self.waiting);
-        waiting.push(event);
-        waiting.len()
+        let waiting = {
+            let mut waiting = lock(&self.waiting);
+            waiting.push(event);
+            waiting.len()
+        };
+        let wake = waiting == 1 && self.idle.swap(false, Ordering::SeqCst);
+        (waiting, wake)
+    }
+
+    /// Marks the worker asleep unless an event slipped in since it last
+    /// looked; whether it may sleep. Pairs with the check in `push`: the
+    /// event is either seen here or its recorder sees the flag.
+    fn sleep_if_empty(&self) -> bool {
+        self.idle.store(true, Ordering::SeqCst);
+        if lock(&self.waiting).is_empty() {
+            return true;
+        }
+        self.idle.store(false, Ordering::SeqCst);
+        false
     }
 
     /// Swaps the waiting events into `batch` (which must be empty), so the
@@ -116,7 +141,12 @@ impl Inbox {
     /// Hands handled events back to be dropped by the recording side,
     /// leaving `batch` empty.
     fn give_back(&self, batch: &mut Vec<RunEvent>) {
-        lock(&self.handled).append(batch);
+        let mut handled = lock(&self.handled);
+        if handled.is_empty() {
+            std::mem::swap(&mut *handled, batch);
+        } else {
+            handled.append(batch);
+        }
         self.any_handled.store(true, Ordering::Relaxed);
     }
 }
@@ -130,8 +160,9 @@ pub struct Telemetry {
     audit_path: PathBuf,
 }
 
-/// The worker's poll interval while events flow; it doubles up to
-/// [`IDLE_POLL`] while the inbox stays empty.
+/// How soon the worker looks again after handling a batch. With an empty
+/// inbox it sleeps until the next event wakes it, or [`IDLE_POLL`] passes
+/// (to ship on time).
 const BUSY_POLL: Duration = Duration::from_millis(1);
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
@@ -193,7 +224,8 @@ impl Telemetry {
 #[async_trait]
 impl TelemetrySink for Telemetry {
     fn record(&self, event: RunEvent) {
-        if self.inbox.push(event) == self.batch_size {
+        let (waiting, asleep) = self.inbox.push(event);
+        if asleep || waiting == self.batch_size {
             self.wake();
         }
     }
@@ -383,11 +415,8 @@ impl Worker {
         // Whatever an earlier run left behind goes out first.
         self.ship(false);
         let mut shipped = Instant::now();
-        let mut poll = BUSY_POLL;
         loop {
-            if self.take_inbox() {
-                poll = BUSY_POLL;
-            }
+            let busy = self.take_inbox();
             match receiver.try_recv() {
                 Ok(Message::Persist(ack)) => {
                     self.persist();
@@ -398,8 +427,13 @@ impl Worker {
                         self.ship(false);
                         shipped = Instant::now();
                     }
-                    std::thread::park_timeout(poll);
-                    poll = (poll * 2).min(IDLE_POLL);
+                    if busy {
+                        // More is likely on its way: look again soon, without
+                        // making every recorder pay for a wake-up.
+                        std::thread::park_timeout(BUSY_POLL);
+                    } else if self.inbox.sleep_if_empty() {
+                        std::thread::park_timeout(IDLE_POLL);
+                    }
                 }
                 Err(TryRecvError::Disconnected) => {
                     self.flush();
