@@ -204,7 +204,7 @@ fn broken_plugins_and_unknown_config_keys_are_refused() {
     assert!(err.to_string().contains("api_ulr"), "{err}");
     write(
         &src.path().join("skills/changelog/SKILL.md"),
-        "---\nname: changelog\ndescription: Use it: always\n---\n",
+        "---\nname: changelog\ndescription: [Use it, always\n---\n",
     );
     let err = store
         .install(&src.path().display().to_string(), &[])
@@ -220,6 +220,21 @@ fn broken_plugins_and_unknown_config_keys_are_refused() {
     );
     let nowhere: PathBuf = src.path().join("missing");
     assert!(store.install(&nowhere.display().to_string(), &[]).is_err());
+}
+
+#[test]
+fn a_plugin_with_only_warnings_installs() {
+    // Claude Code loads a description with an unquoted `: `; so does the store.
+    let src = tempfile::tempdir().expect("tempdir");
+    plugin(src.path(), "1.0.0");
+    write(
+        &src.path().join("skills/changelog/SKILL.md"),
+        "---\nname: changelog\ndescription: Use it: always\n---\n",
+    );
+    let (_home, store) = store();
+    store
+        .install(&src.path().display().to_string(), &[])
+        .expect("a warning does not block an install");
 }
 
 /// A minimal Claude Code plugin called `name` at `dir`.
