@@ -228,10 +228,11 @@ fn telemetry_overhead(
 
 /// Criterion times one variant after the other, and on a 2-vCPU VM the
 /// drift between the two stretches is larger than the 5% being measured.
-/// Alternating the variants run by run, in both orders, and comparing
-/// medians cancels that drift.
+/// Alternating the variants run by run, in both orders, and taking the
+/// median of each round's ratio cancels that drift: both runs of a round
+/// see the same machine.
 fn paired_overhead(interpreters: &[(&str, Interpreter)], run_once: &mut impl FnMut(&Interpreter)) {
-    const ROUNDS: usize = 300;
+    const ROUNDS: usize = 600;
     let mut times = vec![Vec::with_capacity(ROUNDS); interpreters.len()];
     for round in 0..ROUNDS {
         let mut order: Vec<usize> = (0..interpreters.len()).collect();
@@ -241,21 +242,21 @@ fn paired_overhead(interpreters: &[(&str, Interpreter)], run_once: &mut impl FnM
         for i in order {
             let started = std::time::Instant::now();
             run_once(&interpreters[i].1);
-            times[i].push(started.elapsed());
+            times[i].push(started.elapsed().as_secs_f64() * 1e3);
         }
     }
-    let medians: Vec<f64> = times
-        .iter_mut()
-        .map(|t| {
-            t.sort();
-            t[t.len() / 2].as_secs_f64() * 1e3
-        })
-        .collect();
-    let base = medians[0];
-    for ((name, _), median) in interpreters.iter().zip(&medians) {
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let base = &times[0];
+    for ((name, _), variant) in interpreters.iter().zip(&times) {
+        let ratios = variant.iter().zip(base).map(|(v, b)| v / b).collect();
         println!(
-            "telemetry_overhead/paired/{name}: median {median:.3} ms over {ROUNDS} alternating runs ({:+.1}%)",
-            (median / base - 1.0) * 100.0
+            "telemetry_overhead/paired/{name}: median {:.3} ms, median ratio to {} {:+.1}% over {ROUNDS} alternating rounds",
+            median(variant.clone()),
+            interpreters[0].0,
+            (median(ratios) - 1.0) * 100.0
         );
     }
 }

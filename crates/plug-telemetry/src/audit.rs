@@ -92,6 +92,23 @@ impl AuditLog {
         }
     }
 
+    /// Appends a block of complete lines (each ending in a newline) under
+    /// one lock, syncing when `phase` is set. Rotation happens between
+    /// blocks, so a file may end up to one block past the size limit.
+    pub fn append_lines(&self, lines: &[u8], phase: bool) {
+        let mut writer = self.lock();
+        let len = lines.len() as u64;
+        if writer.size > 0 && writer.size + len > self.max_bytes {
+            self.rotate(&mut writer);
+        }
+        if writer.file.write_all(lines).is_ok() {
+            writer.size += len;
+        }
+        if phase {
+            sync(&mut writer.file);
+        }
+    }
+
     /// Makes everything appended so far durable.
     pub fn sync(&self) {
         sync(&mut self.lock().file);

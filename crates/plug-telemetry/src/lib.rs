@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod delivery;
+mod inbox;
 pub mod logs;
 pub mod metrics;
 pub mod pipeline;

@@ -1,23 +1,23 @@
 //! [`Telemetry`]: the `TelemetrySink` the runtime uses.
 //!
-//! The caller's side appends the event to an inbox the worker swaps out in
-//! one move: no allocation shared per event, no channel slot bounced between
-//! cores, and no thread woken (a futex wake per event would cost more than
-//! the event). The inbox lock is held only for a push or a swap, never
-//! across I/O, so recording never waits for a disk or a network. The worker
-//! polls the inbox, quickly while events flow and lazily when idle, and is
-//! woken early when the inbox fills or a flush is asked for. It owns
-//! everything slow: it redacts each event, appends it to the audit log
-//! (synced once per batch that holds a run phase), folds it into metric
-//! statistic sets and log batches, writes those to the spool and drains the
-//! spool to CloudWatch, backing off while it is down. Nothing is dropped: a
-//! full inbox only wakes the worker sooner.
+//! The caller's side copies the event onto the inbox's tape (see
+//! `inbox.rs`) and drops it: no allocation shared per event, no
+//! channel slot bounced between cores, and no thread woken (a futex wake
+//! per event would cost more than the event). The inbox lock is held only
+//! for a push or a swap, never across I/O, so recording never waits for a
+//! disk or a network. While events flow the worker takes the tape every
+//! `BUSY_POLL`; with an empty inbox it sleeps until the next event or a
+//! flush wakes it. It owns everything slow: it redacts each event, appends
+//! the batch to the audit log in one write (synced when the batch holds a
+//! run phase), folds events into metric statistic sets and log batches,
+//! writes those to the spool and drains the spool to CloudWatch, backing
+//! off while it is down. Nothing is dropped: a full inbox only wakes the
+//! worker sooner.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 use crate::audit::{AuditError, AuditLog};
 use crate::cloudwatch::{CloudWatch, CloudWatchConfig};
 use crate::delivery::{Destination, DrainReport, drain};
+use crate::inbox::{Inbox, Tape};
 use crate::logs::{LogEvent, batches, bounded_message, stream_name};
 use crate::metrics::Aggregator;
 use crate::redact::Redactor;
@@ -72,85 +73,6 @@ enum Message {
     Persist(oneshot::Sender<()>),
 }
 
-/// Where recorded events wait for the worker, and where the worker leaves
-/// them once handled.
-///
-/// Handled events go back to be dropped on the recording side: their
-/// strings were allocated there, and memory freed by the thread that
-/// allocated it stays on the allocator's fast path. Freed by the worker, it
-/// would leave the recording thread to allocate cold memory for every new
-/// event; in the 1,000-step benchmark that alone was half the overhead.
-///
-/// The three vectors (waiting, the worker's batch, handled) trade places
-/// instead of being reallocated, so after the first batches no event costs
-/// an allocation of its own on either side.
-#[derive(Default)]
-struct Inbox {
-    waiting: Mutex<Vec<RunEvent>>,
-    handled: Mutex<Vec<RunEvent>>,
-    /// A hint that `handled` holds something, so `push` need not lock it.
-    any_handled: AtomicBool,
-    /// The worker found nothing to do and sleeps until woken: the next
-    /// event into an empty inbox wakes it, so a run's events are handled
-    /// while the run goes on instead of piling up for its final flush.
-    idle: AtomicBool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Inbox {
-    /// Adds an event; the number now waiting, and whether the worker is
-    /// asleep and must be woken for it.
-    fn push(&self, event: RunEvent) -> (usize, bool) {
-        if self.any_handled.load(Ordering::Relaxed) {
-            self.any_handled.store(false, Ordering::Relaxed);
-            // `clear` keeps the vector's capacity for the next hand-back.
-            lock(&self.handled).clear();
-        }
-        let waiting = {
-            let mut waiting = lock(&self.waiting);
-            waiting.push(event);
-            waiting.len()
-        };
-        let wake = waiting == 1 && self.idle.swap(false, Ordering::SeqCst);
-        (waiting, wake)
-    }
-
-    /// Marks the worker asleep unless an event slipped in since it last
-    /// looked; whether it may sleep. Pairs with the check in `push`: the
-    /// event is either seen here or its recorder sees the flag.
-    fn sleep_if_empty(&self) -> bool {
-        self.idle.store(true, Ordering::SeqCst);
-        if lock(&self.waiting).is_empty() {
-            return true;
-        }
-        self.idle.store(false, Ordering::SeqCst);
-        false
-    }
-
-    /// Swaps the waiting events into `batch` (which must be empty), so the
-    /// inbox reuses the batch's allocation.
-    fn take(&self, batch: &mut Vec<RunEvent>) {
-        std::mem::swap(&mut *lock(&self.waiting), batch);
-    }
-
-    /// Hands handled events back to be dropped by the recording side,
-    /// leaving `batch` empty.
-    fn give_back(&self, batch: &mut Vec<RunEvent>) {
-        let mut handled = lock(&self.handled);
-        if handled.is_empty() {
-            std::mem::swap(&mut *handled, batch);
-        } else {
-            handled.append(batch);
-        }
-        self.any_handled.store(true, Ordering::Relaxed);
-    }
-}
-
 /// The runtime's telemetry sink. Dropping it ships what is left and waits for the worker.
 pub struct Telemetry {
     control: Option<Sender<Message>>,
@@ -160,10 +82,12 @@ pub struct Telemetry {
     audit_path: PathBuf,
 }
 
-/// How soon the worker looks again after handling a batch. With an empty
-/// inbox it sleeps until the next event wakes it, or [`IDLE_POLL`] passes
-/// (to ship on time).
-const BUSY_POLL: Duration = Duration::from_millis(1);
+/// How soon the worker looks again after handling a batch. Short enough
+/// that a run's final flush finds little left to write (at 1 ms that
+/// backlog was half the telemetry's cost on a 1,000-step run); a poll is
+/// only made while events flow. With an empty inbox the worker sleeps until
+/// the next event wakes it, or [`IDLE_POLL`] passes (to ship on time).
+const BUSY_POLL: Duration = Duration::from_micros(250);
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
 impl std::fmt::Debug for Telemetry {
@@ -284,10 +208,12 @@ struct Worker {
     audit: AuditLog,
     redactor: Redactor,
     inbox: Arc<Inbox>,
-    /// The batch being handled; kept to reuse its allocation.
-    batch: Vec<RunEvent>,
+    /// The tape being handled; kept to reuse its allocation.
+    tape: Tape,
     /// The line being written; kept to reuse its allocation.
     line: Vec<u8>,
+    /// The batch's lines for the audit log, written in one go.
+    lines: Vec<u8>,
     remote: Option<Remote>,
     traces: Option<Traces>,
     interval: Duration,
@@ -403,8 +329,9 @@ impl Worker {
             audit,
             redactor: options.redactor,
             inbox,
-            batch: Vec::new(),
+            tape: Tape::default(),
             line: Vec::new(),
+            lines: Vec::new(),
             remote,
             traces: Traces::from_env(),
             interval: options.ship_interval,
@@ -475,22 +402,22 @@ impl Worker {
     /// holds a run phase (group commit: one fsync per batch, not per step).
     /// Whether there were any.
     fn take_inbox(&mut self) -> bool {
-        let mut batch = std::mem::take(&mut self.batch);
-        self.inbox.take(&mut batch);
-        if batch.is_empty() {
-            self.batch = batch;
+        let mut tape = std::mem::take(&mut self.tape);
+        self.inbox.take(&mut tape);
+        if tape.is_empty() {
+            self.tape = tape;
             return false;
         }
         let mut phase = false;
-        for event in &batch {
+        tape.drain(|event| {
             phase |= crate::audit::is_phase(&event.kind);
-            self.guarded(|worker| worker.handle(event));
-        }
-        if phase {
-            self.audit.sync();
-        }
-        self.inbox.give_back(&mut batch);
-        self.batch = batch;
+            self.guarded(|worker| worker.handle(&event));
+        });
+        // One write for the batch: a lock and a system call per event would
+        // cost more than serializing it.
+        self.audit.append_lines(&self.lines, phase);
+        self.lines.clear();
+        self.tape = tape;
         true
     }
 
@@ -501,25 +428,33 @@ impl Worker {
             schema: EVENT_SCHEMA_VERSION,
             event,
         };
-        if serde_json::to_writer(&mut json, &record).is_ok()
-            && let Ok(text) = std::str::from_utf8(&json)
-        {
+        if serde_json::to_writer(&mut json, &record).is_ok() {
             // Redacting the JSON text, not a tree: one pass per line instead
             // of one per string, and the replacement needs no escaping.
-            let line = if carries_outside_text(&event.kind) {
-                self.redactor.text(text)
-            } else {
-                self.redactor.known(text)
-            };
-            self.audit.append(line.as_bytes(), false);
-            if let Some(remote) = &mut self.remote {
-                remote.observe(event, line.into_owned());
+            if !carries_outside_text(&event.kind) {
+                let line = self.redactor.known_bytes(&json);
+                self.emit(event, &line);
+            } else if let Ok(text) = std::str::from_utf8(&json) {
+                let line = self.redactor.text(text);
+                self.emit(event, line.as_bytes());
             }
         }
         self.line = json;
         if let Some(traces) = &mut self.traces {
             let spans = traces.tracer.observe(event);
             traces.pending.extend(spans);
+        }
+    }
+
+    /// Adds a redacted line to the batch's block for the audit log, and
+    /// hands it to the remote sinks.
+    fn emit(&mut self, event: &RunEvent, line: &[u8]) {
+        self.lines.extend_from_slice(line);
+        self.lines.push(b'\n');
+        if let Some(remote) = &mut self.remote
+            && let Ok(text) = std::str::from_utf8(line)
+        {
+            remote.observe(event, text.to_owned());
         }
     }
 
