@@ -6,6 +6,7 @@
 //! of datums, not 100,000 (the API takes at most [`MAX_DATUMS_PER_CALL`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use plug_core::event::{EventKind, RunEvent};
 use plug_core::ports::Decision;
@@ -83,12 +84,14 @@ impl Datum {
     }
 }
 
-type Key = (&'static str, Dimensions, u64);
+/// Shared, so folding an event into its statistic set clones a pointer, not
+/// three strings.
+type Key = (&'static str, Arc<Dimensions>, u64);
 
 /// Folds events into statistic sets until drained.
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    runs: HashMap<RunId, Dimensions>,
+    runs: HashMap<RunId, Arc<Dimensions>>,
     data: BTreeMap<Key, Datum>,
 }
 
@@ -112,7 +115,7 @@ impl Aggregator {
                 skill: skill.clone(),
                 actor_type: actor_type(*actor).to_owned(),
             };
-            self.runs.insert(event.run_id.clone(), dims);
+            self.runs.insert(event.run_id.clone(), Arc::new(dims));
         }
         let minute = event.at_ms / 60_000 * 60;
         for (name, unit, value) in observations(&event.kind).into_iter().flatten() {
@@ -120,12 +123,12 @@ impl Aggregator {
                 .runs
                 .get(&event.run_id)
                 .cloned()
-                .unwrap_or_else(unknown_run);
+                .unwrap_or_else(|| Arc::new(unknown_run()));
             self.data
-                .entry((name, dims.clone(), minute))
+                .entry((name, Arc::clone(&dims), minute))
                 .or_insert_with(|| Datum {
                     name: name.to_owned(),
-                    dimensions: dims,
+                    dimensions: Dimensions::clone(&dims),
                     minute,
                     unit,
                     sample_count: 0.0,

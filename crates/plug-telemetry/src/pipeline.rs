@@ -14,7 +14,8 @@
 //! off while it is down. Nothing is dropped: a full inbox only wakes the
 //! worker sooner.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
@@ -69,7 +70,8 @@ impl TelemetryOptions {
 }
 
 enum Message {
-    /// Make what was recorded durable: audit log synced, remote batches spooled.
+    /// Make what was recorded durable in the audit log (and spool the remote
+    /// batches after answering).
     Persist(oneshot::Sender<()>),
 }
 
@@ -154,10 +156,10 @@ impl TelemetrySink for Telemetry {
         }
     }
 
-    /// Waits until every event recorded so far is in the synced audit log
-    /// and, for the remote sinks, in the spool. Delivery is the worker's
-    /// business in the background (and at drop), so a run never waits on
-    /// CloudWatch's latency or on an outage.
+    /// Waits until every event recorded so far is in the synced audit log.
+    /// Spooling the remote sinks' calls and delivering them is the worker's
+    /// business right after (and at drop), so a run never waits on
+    /// CloudWatch, its batching or an outage.
     async fn flush(&self) {
         let (ack, answer) = oneshot::channel();
         if self.ask(Message::Persist(ack)) {
@@ -210,8 +212,6 @@ struct Worker {
     inbox: Arc<Inbox>,
     /// The tape being handled; kept to reuse its allocation.
     tape: Tape,
-    /// The line being written; kept to reuse its allocation.
-    line: Vec<u8>,
     /// The batch's lines for the audit log, written in one go.
     lines: Vec<u8>,
     remote: Option<Remote>,
@@ -293,8 +293,11 @@ struct Remote {
     config: CloudWatchConfig,
     spool: Spool,
     aggregator: Aggregator,
+    /// The log stream of each run under way.
     streams: HashMap<RunId, String>,
-    log_events: BTreeMap<String, Vec<LogEvent>>,
+    /// Log events gathered since the last spooling: run, stream, events.
+    /// Only the runs under way since then, so a handful at most.
+    log_events: Vec<(RunId, String, Vec<LogEvent>)>,
     /// Calls gathered but not yet in the spool, oldest first.
     unspooled: VecDeque<Pending>,
     backoff: Duration,
@@ -319,7 +322,7 @@ impl Worker {
                 spool,
                 aggregator: Aggregator::new(),
                 streams: HashMap::new(),
-                log_events: BTreeMap::new(),
+                log_events: Vec::new(),
                 unspooled: VecDeque::new(),
                 backoff: options.ship_interval,
                 next_attempt: Instant::now(),
@@ -330,7 +333,6 @@ impl Worker {
             redactor: options.redactor,
             inbox,
             tape: Tape::default(),
-            line: Vec::new(),
             lines: Vec::new(),
             remote,
             traces: Traces::from_env(),
@@ -345,10 +347,7 @@ impl Worker {
         loop {
             let busy = self.take_inbox();
             match receiver.try_recv() {
-                Ok(Message::Persist(ack)) => {
-                    self.persist();
-                    let _ = ack.send(());
-                }
+                Ok(Message::Persist(ack)) => self.persist(ack),
                 Err(TryRecvError::Empty) => {
                     if shipped.elapsed() >= self.interval {
                         self.ship(false);
@@ -381,10 +380,14 @@ impl Worker {
         }
     }
 
-    /// Audit log synced, gathered metrics and log events spooled.
-    fn persist(&mut self) {
+    /// Audit log synced, then the waiting run released, then gathered
+    /// metrics and log events spooled. The run waits for its record, not for
+    /// the remote sinks' copies: those were only in memory during the run as
+    /// well, and the audit log holds every event they are made from.
+    fn persist(&mut self, ack: oneshot::Sender<()>) {
         self.take_inbox();
         self.audit.sync();
+        let _ = ack.send(());
         if let Some(remote) = &mut self.remote {
             // On failure the calls stay in memory and the next ship retries
             // and reports it; the audit log, synced above, holds every event.
@@ -422,39 +425,33 @@ impl Worker {
     }
 
     fn handle(&mut self, event: &RunEvent) {
-        let mut json = std::mem::take(&mut self.line);
-        json.clear();
         let record = RecordRef {
             schema: EVENT_SCHEMA_VERSION,
             event,
         };
-        if serde_json::to_writer(&mut json, &record).is_ok() {
+        if let Ok(json) = serde_json::to_string(&record) {
             // Redacting the JSON text, not a tree: one pass per line instead
             // of one per string, and the replacement needs no escaping.
-            if !carries_outside_text(&event.kind) {
-                let line = self.redactor.known_bytes(&json);
-                self.emit(event, &line);
-            } else if let Ok(text) = std::str::from_utf8(&json) {
-                let line = self.redactor.text(text);
-                self.emit(event, line.as_bytes());
+            let line = if carries_outside_text(&event.kind) {
+                self.redactor.text(&json)
+            } else {
+                self.redactor.known(&json)
+            };
+            self.lines.extend_from_slice(line.as_bytes());
+            self.lines.push(b'\n');
+            if let Some(remote) = &mut self.remote {
+                // The line itself goes on to the log batch; no copy when
+                // nothing was redacted.
+                let redacted = match line {
+                    Cow::Owned(text) => Some(text),
+                    Cow::Borrowed(_) => None,
+                };
+                remote.observe(event, redacted.unwrap_or(json));
             }
         }
-        self.line = json;
         if let Some(traces) = &mut self.traces {
             let spans = traces.tracer.observe(event);
             traces.pending.extend(spans);
-        }
-    }
-
-    /// Adds a redacted line to the batch's block for the audit log, and
-    /// hands it to the remote sinks.
-    fn emit(&mut self, event: &RunEvent, line: &[u8]) {
-        self.lines.extend_from_slice(line);
-        self.lines.push(b'\n');
-        if let Some(remote) = &mut self.remote
-            && let Ok(text) = std::str::from_utf8(line)
-        {
-            remote.observe(event, text.to_owned());
         }
     }
 
@@ -498,19 +495,33 @@ impl Remote {
         if !self.config.logs {
             return;
         }
+        let run = &event.run_id;
         if let EventKind::RunStarted { plugin, skill, .. } = &event.kind {
-            let stream = stream_name(plugin, skill, event.run_id.as_str());
-            self.streams.insert(event.run_id.clone(), stream);
+            let stream = stream_name(plugin, skill, run.as_str());
+            self.streams.insert(run.clone(), stream);
         }
-        let stream = self
-            .streams
-            .get(&event.run_id)
-            .cloned()
-            .unwrap_or_else(|| stream_name("unknown", "unknown", event.run_id.as_str()));
-        self.log_events.entry(stream).or_default().push(LogEvent {
+        // Searching from the most recent run finds the current one at once
+        // (the ids share one allocation, so the comparison is a pointer's),
+        // where a map would hash the id for every event.
+        let gathered = match self.log_events.iter().rposition(|(id, ..)| id == run) {
+            Some(index) => index,
+            None => {
+                let stream = self.streams.get(run).cloned();
+                let stream =
+                    stream.unwrap_or_else(|| stream_name("unknown", "unknown", run.as_str()));
+                self.log_events.push((run.clone(), stream, Vec::new()));
+                self.log_events.len() - 1
+            }
+        };
+        self.log_events[gathered].2.push(LogEvent {
             timestamp_ms: event.at_ms,
             message: bounded_message(line),
         });
+        // The gathered events carry the name from here on; a long-lived
+        // process (`plugctl serve`) must not keep one entry per run forever.
+        if matches!(event.kind, EventKind::RunFinished { .. }) {
+            self.streams.remove(run);
+        }
     }
 
     /// Writes the gathered calls to the spool. A call the spool cannot take
@@ -523,7 +534,7 @@ impl Remote {
             let calls = metrics.into_iter().map(|data| Pending::Metrics { data });
             self.unspooled.extend(calls);
         }
-        for (stream, events) in std::mem::take(&mut self.log_events) {
+        for (_, stream, events) in self.log_events.drain(..) {
             let calls = batches(&self.config.log_group, &stream, events).into_iter();
             self.unspooled.extend(calls.map(Pending::Logs));
         }

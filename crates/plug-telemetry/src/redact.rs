@@ -104,17 +104,6 @@ impl Redactor {
         }
     }
 
-    /// [`Redactor::known`] for text as bytes, such as a line just serialized.
-    pub fn known_bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
-        match &self.finder {
-            Some(finder) if finder.is_match(text) => {
-                let replacements = vec![REDACTED.as_bytes(); self.secrets.len()];
-                Cow::Owned(finder.replace_all_bytes(text, &replacements))
-            }
-            _ => Cow::Borrowed(text),
-        }
-    }
-
     /// The text with every known secret and every credential shape replaced.
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = self.known(text);
@@ -274,11 +263,6 @@ mod tests {
             "x [redacted] y [redacted]"
         );
         assert_eq!(r.known("nothing here"), "nothing here");
-        assert_eq!(
-            &*r.known_bytes(b"x abcdefgh-and-more y abcdefgh"),
-            b"x [redacted] y [redacted]"
-        );
-        assert!(matches!(r.known_bytes(b"nothing here"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Spool {
         let name = format!("{at_ms:013}-{}.json", uuid::Uuid::new_v4().simple());
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let path = self.dir.join(name);
-        let bytes = serde_json::to_vec(pending).map_err(|e| SpoolError {
+        let bytes = encode(pending).map_err(|e| SpoolError {
             path: tmp.clone(),
             source: std::io::Error::other(e),
         })?;
@@ -113,7 +113,7 @@ impl Spool {
     /// Reads one pending file. A file that does not parse is moved to `dead/`.
     pub fn read(&self, path: &Path) -> Result<Option<Pending>, SpoolError> {
         let bytes = std::fs::read(path).map_err(self.error(path))?;
-        match serde_json::from_slice(&bytes) {
+        match decode(&bytes) {
             Ok(pending) => Ok(Some(pending)),
             Err(e) => {
                 self.bury(path, &format!("unreadable: {e}"))?;
@@ -171,6 +171,72 @@ impl Spool {
     }
 }
 
+/// The first line of a PutLogEvents call spooled as lines.
+#[derive(Serialize, Deserialize)]
+struct LogLinesHeader {
+    kind: LogLinesKind,
+    group: String,
+    stream: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LogLinesKind {
+    LogLines,
+}
+
+/// A pending call as file content. A PutLogEvents call whose messages are
+/// single lines (run events always are) is written as a header line and
+/// then `<timestamp_ms> <message>` per event: messages are JSON records,
+/// and embedding them as JSON strings would escape every quote of a run's
+/// thousands of events. Anything else is one JSON document.
+fn encode(pending: &Pending) -> Result<Vec<u8>, serde_json::Error> {
+    match pending {
+        Pending::Logs(batch) if !batch.events.iter().any(|e| e.message.contains('\n')) => {
+            let mut bytes = serde_json::to_vec(&LogLinesHeader {
+                kind: LogLinesKind::LogLines,
+                group: batch.group.clone(),
+                stream: batch.stream.clone(),
+            })?;
+            for event in &batch.events {
+                // Writing to a Vec cannot fail.
+                let _ = write!(bytes, "\n{} ", event.timestamp_ms);
+                bytes.extend_from_slice(event.message.as_bytes());
+            }
+            Ok(bytes)
+        }
+        _ => serde_json::to_vec(pending),
+    }
+}
+
+/// Reads what [`encode`] wrote.
+fn decode(bytes: &[u8]) -> Result<Pending, String> {
+    let mut lines = bytes.split(|&b| b == b'\n');
+    let first = lines.next().unwrap_or_default();
+    let Ok(header) = serde_json::from_slice::<LogLinesHeader>(first) else {
+        return serde_json::from_slice(bytes).map_err(|e| e.to_string());
+    };
+    let events = lines
+        .enumerate()
+        .map(|(n, line)| {
+            let line = std::str::from_utf8(line).map_err(|e| format!("event {n}: {e}"))?;
+            let (at, message) = line
+                .split_once(' ')
+                .ok_or_else(|| format!("event {n}: no timestamp"))?;
+            let timestamp_ms = at.parse().map_err(|e| format!("event {n}: {e}"))?;
+            Ok(crate::logs::LogEvent {
+                timestamp_ms,
+                message: message.to_owned(),
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Pending::Logs(LogBatch {
+        group: header.group,
+        stream: header.stream,
+        events,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +258,66 @@ mod tests {
         );
         spool.remove(&a).expect("remove");
         assert_eq!(spool.pending().expect("list"), vec![b]);
+    }
+
+    fn log_batch(messages: &[&str]) -> Pending {
+        Pending::Logs(LogBatch {
+            group: "/plugctl/runs".into(),
+            stream: "p/s/r1".into(),
+            events: messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| crate::logs::LogEvent {
+                    timestamp_ms: 1_700_000_000_000 + i as u64,
+                    message: (*m).to_owned(),
+                })
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn log_calls_are_spooled_as_lines_and_read_back_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = Spool::new(dir.path());
+        let pending = log_batch(&[r#"{"event":"run_started","x":"a b"}"#, "", "plain text"]);
+        let path = spool.put(&pending, 1).expect("put");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.ends_with("\n1700000000000 {\"event\":\"run_started\",\"x\":\"a b\"}\n1700000000001 \n1700000000002 plain text"),
+            "{text}"
+        );
+        assert_eq!(spool.read(&path).expect("read"), Some(pending));
+    }
+
+    #[test]
+    fn a_message_with_a_newline_is_spooled_as_json() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = Spool::new(dir.path());
+        let pending = log_batch(&["two\nlines"]);
+        let path = spool.put(&pending, 1).expect("put");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.starts_with(r#"{"kind":"logs""#), "{text}");
+        assert_eq!(spool.read(&path).expect("read"), Some(pending));
+    }
+
+    proptest::proptest! {
+        /// Whatever a log call holds, the spool gives back the same call.
+        #[test]
+        fn any_log_call_survives_the_spool(
+            messages in proptest::collection::vec(".*", 0..20),
+            group in ".*",
+            stream in ".*",
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let spool = Spool::new(dir.path());
+            let refs: Vec<&str> = messages.iter().map(String::as_str).collect();
+            let Pending::Logs(mut batch) = log_batch(&refs) else { unreachable!() };
+            batch.group = group;
+            batch.stream = stream;
+            let pending = Pending::Logs(batch);
+            let path = spool.put(&pending, 1).expect("put");
+            proptest::prop_assert_eq!(spool.read(&path).expect("read"), Some(pending));
+        }
     }
 
     #[test]
