@@ -214,6 +214,8 @@ struct Worker {
     tape: Tape,
     /// The batch's lines for the audit log, written in one go.
     lines: Vec<u8>,
+    /// The batch's events and their lines, for the remote sinks and traces.
+    written: Vec<(RunEvent, String)>,
     remote: Option<Remote>,
     traces: Option<Traces>,
     interval: Duration,
@@ -334,6 +336,7 @@ impl Worker {
             inbox,
             tape: Tape::default(),
             lines: Vec::new(),
+            written: Vec::new(),
             remote,
             traces: Traces::from_env(),
             interval: options.ship_interval,
@@ -380,14 +383,12 @@ impl Worker {
         }
     }
 
-    /// Audit log synced, then the waiting run released, then gathered
-    /// metrics and log events spooled. The run waits for its record, not for
-    /// the remote sinks' copies: those were only in memory during the run as
-    /// well, and the audit log holds every event they are made from.
+    /// Audit log synced, then the waiting run released, then the remote
+    /// sinks fed and their calls spooled. The run waits for its record, not
+    /// for the remote sinks' copies: those were only in memory during the
+    /// run as well, and the audit log holds every event they are made from.
     fn persist(&mut self, ack: oneshot::Sender<()>) {
-        self.take_inbox();
-        self.audit.sync();
-        let _ = ack.send(());
+        self.take_inbox_then(Some(ack));
         if let Some(remote) = &mut self.remote {
             // On failure the calls stay in memory and the next ship retries
             // and reports it; the audit log, synced above, holds every event.
@@ -405,49 +406,74 @@ impl Worker {
     /// holds a run phase (group commit: one fsync per batch, not per step).
     /// Whether there were any.
     fn take_inbox(&mut self) -> bool {
+        self.take_inbox_then(None)
+    }
+
+    /// [`Worker::take_inbox`], and if `synced` waits for it, answers it as
+    /// soon as the audit log is synced: the remote sinks and traces are fed
+    /// after that, so a run's final flush does not wait for them.
+    fn take_inbox_then(&mut self, synced: Option<oneshot::Sender<()>>) -> bool {
         let mut tape = std::mem::take(&mut self.tape);
         self.inbox.take(&mut tape);
-        if tape.is_empty() {
-            self.tape = tape;
-            return false;
-        }
-        let mut phase = false;
+        let any = !tape.is_empty();
+        let mut phase = synced.is_some();
+        let mut written = std::mem::take(&mut self.written);
         tape.drain(|event| {
             phase |= crate::audit::is_phase(&event.kind);
-            self.guarded(|worker| worker.handle(&event));
+            self.guarded(|worker| worker.write(event, &mut written));
         });
         // One write for the batch: a lock and a system call per event would
         // cost more than serializing it.
-        self.audit.append_lines(&self.lines, phase);
-        self.lines.clear();
+        if any || phase {
+            self.audit.append_lines(&self.lines, phase);
+            self.lines.clear();
+        }
+        if let Some(ack) = synced {
+            let _ = ack.send(());
+        }
+        for (event, line) in written.drain(..) {
+            self.guarded(|worker| worker.feed(&event, line));
+        }
+        self.written = written;
         self.tape = tape;
-        true
+        any
     }
 
-    fn handle(&mut self, event: &RunEvent) {
+    /// Serializes and redacts an event into the batch's block for the audit
+    /// log; keeps it with its line in `written` when remote sinks or traces
+    /// want it.
+    fn write(&mut self, event: RunEvent, written: &mut Vec<(RunEvent, String)>) {
         let record = RecordRef {
             schema: EVENT_SCHEMA_VERSION,
-            event,
+            event: &event,
         };
-        if let Ok(json) = serde_json::to_string(&record) {
-            // Redacting the JSON text, not a tree: one pass per line instead
-            // of one per string, and the replacement needs no escaping.
-            let line = if carries_outside_text(&event.kind) {
-                self.redactor.text(&json)
-            } else {
-                self.redactor.known(&json)
+        let Ok(json) = serde_json::to_string(&record) else {
+            return;
+        };
+        // Redacting the JSON text, not a tree: one pass per line instead of
+        // one per string, and the replacement needs no escaping.
+        let line = if carries_outside_text(&event.kind) {
+            self.redactor.text(&json)
+        } else {
+            self.redactor.known(&json)
+        };
+        self.lines.extend_from_slice(line.as_bytes());
+        self.lines.push(b'\n');
+        if self.remote.is_some() || self.traces.is_some() {
+            // The line itself goes on to the log batch: no copy when nothing
+            // was redacted.
+            let redacted = match line {
+                Cow::Owned(text) => Some(text),
+                Cow::Borrowed(_) => None,
             };
-            self.lines.extend_from_slice(line.as_bytes());
-            self.lines.push(b'\n');
-            if let Some(remote) = &mut self.remote {
-                // The line itself goes on to the log batch; no copy when
-                // nothing was redacted.
-                let redacted = match line {
-                    Cow::Owned(text) => Some(text),
-                    Cow::Borrowed(_) => None,
-                };
-                remote.observe(event, redacted.unwrap_or(json));
-            }
+            written.push((event, redacted.unwrap_or(json)));
+        }
+    }
+
+    /// Feeds a written event to the remote sinks and the traces.
+    fn feed(&mut self, event: &RunEvent, line: String) {
+        if let Some(remote) = &mut self.remote {
+            remote.observe(event, line);
         }
         if let Some(traces) = &mut self.traces {
             let spans = traces.tracer.observe(event);
