@@ -248,7 +248,18 @@ impl McpClient {
         if let Some(cause) = fault {
             return McpError::Protocol(format!("server `{}`: {cause}", self.server));
         }
+        // Over stdio a send fails only when writing to the server's stdin
+        // does (a broken pipe): the server is gone and never read the request.
+        let unsent = matches!(error, ServiceError::TransportSend(_));
         let mapped = McpError::from_service(&self.server, error);
+        if let (McpError::Unreachable { server, .. }, Some(child), true) =
+            (&mapped, &self.child, unsent)
+        {
+            return McpError::NotSent {
+                server: server.clone(),
+                reason: child.describe_end().await,
+            };
+        }
         if let (McpError::Closed { server, .. }, Some(child)) = (&mapped, &self.child) {
             let reason = child.describe_end().await;
             if let Some(violation) = child.violation() {

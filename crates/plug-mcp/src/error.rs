@@ -36,6 +36,15 @@ pub enum McpError {
         /// What is known about why (exit status, last stderr lines).
         reason: String,
     },
+    /// A stdio server was gone before the request could be written to it, so
+    /// the request never ran and may be sent again to a restarted server.
+    #[error("MCP server `{server}` was gone before the request was sent: {reason}")]
+    NotSent {
+        /// The server.
+        server: String,
+        /// What is known about why (exit status, last stderr lines).
+        reason: String,
+    },
     /// The server refused plugctl's credentials (HTTP 401 or 403).
     #[error(
         "MCP server `{server}` refused the credentials (HTTP 401/403; challenge: {challenge}); plugctl authenticates with `auth: iam` (SigV4) or `auth: api_key`, not OAuth"
@@ -60,7 +69,10 @@ pub enum McpError {
 impl McpError {
     /// Whether the server could not be reached at all, so a cached answer may stand in.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, McpError::Unreachable { .. } | McpError::Closed { .. })
+        matches!(
+            self,
+            McpError::Unreachable { .. } | McpError::Closed { .. } | McpError::NotSent { .. }
+        )
     }
 
     /// A refusal, keeping a bounded prefix of the server's challenge.
@@ -123,9 +135,9 @@ impl From<McpError> for ToolError {
         match error {
             McpError::UnknownServer(name) => ToolError::UnknownServer(name),
             McpError::Timeout(after) => ToolError::Timeout(after),
-            McpError::Unreachable { server, reason } | McpError::Closed { server, reason } => {
-                ToolError::Unreachable { server, reason }
-            }
+            McpError::Unreachable { server, reason }
+            | McpError::Closed { server, reason }
+            | McpError::NotSent { server, reason } => ToolError::Unreachable { server, reason },
             McpError::Config { server, reason } => ToolError::Unreachable { server, reason },
             McpError::Unauthorized { server, challenge } => ToolError::Unreachable {
                 reason: format!("refused the credentials (challenge: {challenge})"),

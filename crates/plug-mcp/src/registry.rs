@@ -165,8 +165,9 @@ impl Registry {
     }
 
     /// Calls `tool`. After a crash mid-call the server is restarted, and the
-    /// call is repeated once only if the tool is read-only or idempotent. When
-    /// the server is unreachable, a fresh-enough cached answer stands in.
+    /// call is repeated once only if the tool is read-only or idempotent; a
+    /// call the dead server never received is repeated once in any case.
+    /// When the server is unreachable, a fresh-enough cached answer stands in.
     pub async fn call(
         &self,
         server: &str,
@@ -176,6 +177,7 @@ impl Registry {
     ) -> Result<ToolResult, McpError> {
         let slot = self.slot(server)?;
         let outcome = match self.call_once(slot, tool, arguments, options).await {
+            Err(McpError::NotSent { .. }) => self.call_once(slot, tool, arguments, options).await,
             Err(McpError::Closed { .. }) if self.retry_safe(slot, tool).await => {
                 self.call_once(slot, tool, arguments, options).await
             }
