@@ -77,21 +77,6 @@ impl AuditLog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Appends one JSON line (without its newline), syncing when `phase` is set.
-    pub fn append(&self, line: &[u8], phase: bool) {
-        let mut writer = self.lock();
-        let len = line.len() as u64 + 1;
-        if writer.size > 0 && writer.size + len > self.max_bytes {
-            self.rotate(&mut writer);
-        }
-        if writer.file.write_all(line).is_ok() && writer.file.write_all(b"\n").is_ok() {
-            writer.size += len;
-        }
-        if phase {
-            sync(&mut writer.file);
-        }
-    }
-
     /// Appends a block of complete lines (each ending in a newline) under
     /// one lock, syncing when `phase` is set. Rotation happens between
     /// blocks, so a file may end up to one block past the size limit.
@@ -183,11 +168,12 @@ pub(crate) fn is_phase(kind: &EventKind) -> bool {
 impl TelemetrySink for AuditLog {
     fn record(&self, event: RunEvent) {
         let phase = is_phase(&event.kind);
-        if let Ok(line) = serde_json::to_vec(&Record {
+        if let Ok(mut line) = serde_json::to_vec(&Record {
             schema: EVENT_SCHEMA_VERSION,
             event,
         }) {
-            self.append(&line, phase);
+            line.push(b'\n');
+            self.append_lines(&line, phase);
         }
     }
 
