@@ -279,6 +279,21 @@ impl Checker<'_> {
                     None,
                 );
             }
+            // The serializer refuses an empty URI label (it would change the
+            // path), so the check must refuse it too.
+            let in_uri = shape
+                .members
+                .get(required)
+                .is_some_and(|m| m.location.as_deref() == Some("uri"));
+            let empty = matches!(map.get(required), Some(Value::String(s)) if s.is_empty());
+            if in_uri && empty {
+                self.problem(
+                    ProblemKind::MissingRequired,
+                    &join(path, required),
+                    "required member is empty, and the request URI needs it".into(),
+                    None,
+                );
+            }
         }
     }
 }
@@ -418,6 +433,19 @@ mod tests {
         assert_eq!(
             validate_call("ec2", "create_network_insights_path", &params),
             vec![]
+        );
+    }
+
+    #[test]
+    fn an_empty_uri_label_is_refused_as_the_serializer_would() {
+        let problems = validate_call(
+            "lambda",
+            "update_function_code",
+            &json!({"FunctionName": ""}),
+        );
+        assert_eq!(
+            kinds(&problems),
+            vec![(ProblemKind::MissingRequired, "FunctionName")]
         );
     }
 
