@@ -89,18 +89,44 @@ fn benches(c: &mut Criterion) {
     ))
     .expect("telemetry");
     let run = RunId::new("bench").expect("id");
-    let mut i = 0u64;
+    let step = |i: u64| RunEvent {
+        run_id: run.clone(),
+        at_ms: i,
+        kind: EventKind::StepStarted {
+            step: "deploy".into(),
+            action: "aws_api".into(),
+        },
+    };
+    // As a run records: bursts of a thousand events, each burst timed on
+    // the caller's side and flushed untimed, so the worker is never behind.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     c.bench_function("record_event_caller_side", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = std::time::Duration::ZERO;
+            let mut i = 0;
+            while i < iters {
+                let burst = (iters - i).min(1000);
+                let started = std::time::Instant::now();
+                for n in i..i + burst {
+                    telemetry.record(step(n));
+                }
+                timed += started.elapsed();
+                runtime.block_on(telemetry.flush());
+                i += burst;
+            }
+            timed
+        })
+    });
+    // A flood: events without end, faster than the worker writes them. The
+    // inbox fills and each recorder waits for room, so this is the worker's
+    // pace, the most a recorder can be held back.
+    let mut i = 0u64;
+    c.bench_function("record_event_sustained_flood", |b| {
         b.iter(|| {
             i += 1;
-            telemetry.record(RunEvent {
-                run_id: run.clone(),
-                at_ms: i,
-                kind: EventKind::StepStarted {
-                    step: "deploy".into(),
-                    action: "aws_api".into(),
-                },
-            });
+            telemetry.record(step(i));
         })
     });
 }

@@ -11,23 +11,36 @@
 //!
 //! Two tapes trade places: the recorders write to one while the worker
 //! reads the other, and neither is reallocated once warm.
+//!
+//! The inbox is bounded. A recorder that finds it full wakes the worker and
+//! waits until it has taken the tape: memory stays bounded and nothing is
+//! dropped. At the interpreter's pace the worker keeps up by far, so only a
+//! flood of events (or a stalled disk under the audit log) ever waits.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use plug_core::RunId;
 use plug_core::event::{EventKind, RunEvent};
 use plug_core::ports::Decision;
 
 /// The events recorded and not yet taken by the worker.
-#[derive(Default)]
 pub(crate) struct Inbox {
     waiting: Mutex<Tape>,
+    /// Signalled when the worker takes the tape, for recorders waiting for room.
+    room: Condvar,
+    /// Events the inbox holds at most.
+    capacity: usize,
     /// The worker found nothing to do and sleeps until woken: the next
     /// event into an empty inbox wakes it, so a run's events are handled
     /// while the run goes on instead of piling up for its final flush.
     idle: AtomicBool,
 }
+
+/// How often a recorder waiting for room wakes the worker again, in case
+/// the first wake-up found it between two looks.
+const ROOM_RECHECK: Duration = Duration::from_millis(50);
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -36,19 +49,41 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Inbox {
-    /// Adds an event; the number now waiting, and whether the worker is
-    /// asleep and must be woken for it.
-    pub(crate) fn push(&self, event: RunEvent) -> (usize, bool) {
+    /// An empty inbox holding at most `capacity` events (at least one).
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Inbox {
+            waiting: Mutex::new(Tape::default()),
+            room: Condvar::new(),
+            capacity: capacity.max(1),
+            idle: AtomicBool::new(false),
+        }
+    }
+
+    /// Adds an event and returns the number now waiting. `wake` wakes the
+    /// worker and tells whether it still runs; it is called when the worker
+    /// sleeps and this is the first event, and while the inbox is full.
+    /// With no worker left to make room, the event goes in regardless: a
+    /// recorder never waits forever, and nothing is dropped.
+    pub(crate) fn push(&self, event: RunEvent, wake: impl Fn() -> bool) -> usize {
         let waiting = {
             let mut tape = lock(&self.waiting);
+            while tape.len() >= self.capacity && wake() {
+                tape = self
+                    .room
+                    .wait_timeout(tape, ROOM_RECHECK)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
+            }
             tape.push(&event);
             tape.len()
         };
         // Dropped here, on the thread that allocated it and while it is
         // still in this core's cache.
         drop(event);
-        let wake = waiting == 1 && self.idle.swap(false, Ordering::SeqCst);
-        (waiting, wake)
+        if waiting == 1 && self.idle.swap(false, Ordering::SeqCst) {
+            wake();
+        }
+        waiting
     }
 
     /// Marks the worker asleep unless an event slipped in since it last
@@ -63,11 +98,21 @@ impl Inbox {
         false
     }
 
+    /// Events waiting.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        lock(&self.waiting).len()
+    }
+
     /// Swaps the waiting events into `tape`, which must be empty, so the
     /// recorders go on writing into its allocation.
     pub(crate) fn take(&self, tape: &mut Tape) {
         debug_assert!(tape.is_empty());
         std::mem::swap(&mut *lock(&self.waiting), tape);
+        if tape.len() >= self.capacity {
+            // Only a full tape can have kept a recorder waiting.
+            self.room.notify_all();
+        }
     }
 }
 
@@ -355,15 +400,59 @@ mod tests {
 
     #[test]
     fn an_event_pushed_into_an_empty_inbox_wakes_a_sleeping_worker_once() {
-        let inbox = Inbox::default();
+        let inbox = Inbox::with_capacity(16);
         assert!(inbox.sleep_if_empty());
         let first = events().remove(0);
-        assert_eq!(inbox.push(first.clone()), (1, true));
-        assert_eq!(inbox.push(first), (2, false));
+        let wakes = std::cell::Cell::new(0);
+        let wake = || {
+            wakes.set(wakes.get() + 1);
+            true
+        };
+        assert_eq!(inbox.push(first.clone(), wake), 1);
+        assert_eq!(inbox.push(first, wake), 2);
+        assert_eq!(wakes.get(), 1);
         assert!(!inbox.sleep_if_empty(), "events are waiting");
         let mut tape = Tape::default();
         inbox.take(&mut tape);
         assert_eq!(tape.len(), 2);
+    }
+
+    #[test]
+    fn a_recorder_waits_at_a_full_inbox_until_the_worker_takes_it_and_nothing_is_lost() {
+        let inbox = std::sync::Arc::new(Inbox::with_capacity(2));
+        let sent = events();
+        let recorder = {
+            let (inbox, sent) = (inbox.clone(), sent.clone());
+            std::thread::spawn(move || {
+                for event in sent {
+                    inbox.push(event, || true);
+                }
+            })
+        };
+        while inbox.len() < 2 {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(inbox.len(), 2, "the recorder went past the capacity");
+        assert!(!recorder.is_finished(), "the recorder did not wait");
+        let mut received = Vec::new();
+        let mut tape = Tape::default();
+        while received.len() < sent.len() {
+            inbox.take(&mut tape);
+            assert!(tape.len() <= 2, "a tape held {} events", tape.len());
+            tape.drain(|event| received.push(event));
+            std::thread::yield_now();
+        }
+        recorder.join().expect("the recorder finished");
+        assert_eq!(received, sent);
+    }
+
+    #[test]
+    fn with_no_worker_left_a_full_inbox_still_takes_the_event() {
+        let inbox = Inbox::with_capacity(1);
+        let first = events().remove(0);
+        inbox.push(first.clone(), || false);
+        assert_eq!(inbox.push(first, || false), 2);
     }
 
     fn any_event() -> impl proptest::strategy::Strategy<Value = RunEvent> {

@@ -11,8 +11,9 @@
 //! the batch to the audit log in one write (synced when the batch holds a
 //! run phase), folds events into metric statistic sets and log batches,
 //! writes those to the spool and drains the spool to CloudWatch, backing
-//! off while it is down. Nothing is dropped: a full inbox only wakes the
-//! worker sooner.
+//! off while it is down. Nothing is dropped: 4,096 waiting events wake the
+//! worker at once, and a recorder that finds the bounded inbox full waits
+//! for the worker to take it.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -51,6 +52,11 @@ pub struct TelemetryOptions {
     /// Events the inbox gathers before the worker is woken, rather than
     /// left for its next poll.
     pub batch_size: usize,
+    /// Events the inbox holds at most. A recorder that finds it full waits
+    /// for the worker to take them: memory stays bounded and nothing is
+    /// dropped. Far above what a run records between two of the worker's
+    /// looks.
+    pub capacity: usize,
     /// How often the worker ships what it has gathered.
     pub ship_interval: Duration,
 }
@@ -64,6 +70,7 @@ impl TelemetryOptions {
             redactor: Redactor::from_env(),
             cloudwatch: None,
             batch_size: 4096,
+            capacity: 65_536,
             ship_interval: Duration::from_secs(5),
         }
     }
@@ -112,7 +119,7 @@ impl Telemetry {
     pub fn start(options: TelemetryOptions) -> Result<Self, AuditError> {
         let audit = AuditLog::open(&options.audit_log)?;
         let (control, receiver) = std::sync::mpsc::channel();
-        let inbox = Arc::new(Inbox::default());
+        let inbox = Arc::new(Inbox::with_capacity(options.capacity));
         let audit_path = options.audit_log.clone();
         let batch_size = options.batch_size.max(1);
         let worker_inbox = Arc::clone(&inbox);
@@ -132,10 +139,13 @@ impl Telemetry {
         })
     }
 
-    fn wake(&self) {
-        if let Some(worker) = &self.worker {
-            worker.thread().unpark();
-        }
+    /// Wakes the worker; whether it still runs.
+    fn wake(&self) -> bool {
+        let Some(worker) = &self.worker else {
+            return false;
+        };
+        worker.thread().unpark();
+        !worker.is_finished()
     }
 
     /// The audit log's file.
@@ -156,8 +166,8 @@ impl Telemetry {
 #[async_trait]
 impl TelemetrySink for Telemetry {
     fn record(&self, event: RunEvent) {
-        let (waiting, asleep) = self.inbox.push(event);
-        if asleep || waiting == self.batch_size {
+        let waiting = self.inbox.push(event, || self.wake());
+        if waiting == self.batch_size {
             self.wake();
         }
     }
