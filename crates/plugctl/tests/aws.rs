@@ -4,6 +4,9 @@
 
 use std::process::{Command, Output};
 
+mod support;
+use support::text;
+
 fn plugctl(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_plugctl"));
     command.args(args).env("NO_COLOR", "1");
@@ -18,10 +21,6 @@ fn plugctl(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     command.envs(env.iter().copied());
     command.output().expect("plugctl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

@@ -4,10 +4,12 @@
 //! pass, unless `PLUGCTL_REQUIRE_LOCALSTACK` is set, where its absence fails them.
 #![allow(missing_docs)]
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
+
+mod support;
+use support::{repo, text};
 
 /// A plugin whose one skill declares `lambda:DeleteFunction`.
 const PLUGIN: &str = "crates/plugctl/tests/fixtures/check-delete";
@@ -23,17 +25,6 @@ fn endpoint() -> Option<String> {
             None
         }
     }
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn unique(prefix: &str) -> String {

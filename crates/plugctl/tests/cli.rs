@@ -1,28 +1,11 @@
 //! The CLI as a user runs it: exit codes and exact output, snapshotted.
 #![allow(missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-fn plugctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("plugctl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use support::{plugctl, repo, text};
 
 #[test]
 fn a_reader_that_went_away_ends_the_command_quietly() {

@@ -3,39 +3,28 @@
 #![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod support;
+use support::{plugctl_in, text};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../plug-manifest/fixtures/ecosystem/valid/agent-plugins-clients")
 }
 
-fn plugctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(args)
-        .current_dir(fixture())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("plugctl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[test]
 fn inspect_lists_each_client_folder_and_what_plugctl_does_with_it() {
-    let validated = plugctl(&["validate", "."]);
+    let validated = plugctl_in(&fixture(), &["validate", "."]);
     assert_eq!(
         text(&validated.stdout),
         "release-notes: ok (1 skills)\n",
         "{}",
         text(&validated.stderr)
     );
-    let out = plugctl(&["inspect", "."]);
+    let out = plugctl_in(&fixture(), &["inspect", "."]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     insta::assert_snapshot!("inspect_agent_plugins_clients", text(&out.stdout));
-    let json = plugctl(&["inspect", ".", "--output", "json"]);
+    let json = plugctl_in(&fixture(), &["inspect", ".", "--output", "json"]);
     let summary: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     let loaded: Vec<&str> = summary["extensions"]
         .as_array()

@@ -13,7 +13,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod support;
+use support::{text, wait_for};
 
 /// plug-mcp's test support: its package.json, lock file and loopback preload.
 fn mcp_support_dir() -> PathBuf {
@@ -295,20 +298,8 @@ fn call(server: &str, tool: &str, outcome: &str) -> (String, String, String) {
     (server.to_owned(), tool.to_owned(), outcome.to_owned())
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn both(out: &Output) -> String {
     format!("{}\n{}", text(&out.stdout), text(&out.stderr))
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -1,28 +1,10 @@
 //! `plugctl hooks run` as a user runs it: the bundled cost estimate hook, isolated.
 #![allow(missing_docs)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-fn plugctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("plugctl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use support::{plugctl, text};
 
 /// The sandbox line depends on the kernel (Landlock ABI), not on plugctl.
 fn without_sandbox_level(human: &str) -> String {

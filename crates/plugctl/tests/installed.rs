@@ -8,6 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod support;
+use support::text;
+
 /// A store (`PLUGCTL_HOME`), a state folder and a working folder.
 struct Env {
     home: tempfile::TempDir,
@@ -51,10 +54,6 @@ impl Env {
     fn data(&self, name: &str) -> PathBuf {
         self.home.path().join("data").join(name)
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn write(path: &Path, content: &str) {

@@ -2,30 +2,10 @@
 //! actions the IAM catalogue does not know, and declared actions no step needs.
 #![allow(missing_docs)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+use support::{plugctl, text};
 
 const FIXTURE: &str = "crates/plugctl/tests/fixtures/least-privilege";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-fn plugctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("plugctl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn misspelt_matchless_and_unused_declarations_are_warnings_at_their_lines() {

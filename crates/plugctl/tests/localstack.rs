@@ -8,8 +8,11 @@
 //! absence fails them.
 #![allow(missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+mod support;
+use support::{repo, text};
 
 struct Aws {
     endpoint: String,
@@ -30,13 +33,6 @@ fn localstack() -> Option<Aws> {
             None
         }
     }
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo")
 }
 
 /// PATH with the test venv first: the seed's first step runs `pytest`.
@@ -94,10 +90,6 @@ impl Aws {
     fn audit(&self) -> String {
         std::fs::read_to_string(self.state.path().join("audit.jsonl")).unwrap_or_default()
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn unique(prefix: &str) -> String {

@@ -1,30 +1,10 @@
 //! `plugctl mcp tools` and `plugctl mcp call` against a stdio server of a fixture plugin.
 #![allow(missing_docs)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
+mod support;
+use support::{plugctl, text};
 
 const PLUGIN: &str = "crates/plugctl/tests/fixtures/mcp-echo";
-
-fn plugctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("plugctl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn tools_lists_names_and_first_description_lines() {

@@ -2,31 +2,13 @@
 #![allow(missing_docs)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+mod support;
+use support::{plugctl, repo, text};
 
 const SEED_POLICY: &str = "plugins/aws-deployment-assistant/policies/policy-delete-human-only.json";
 const FIXTURES: &str = "crates/plugctl/tests/fixtures";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-fn plugctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("plugctl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn check(actor: &str, extra: &[&str]) -> Output {
     let plugin = format!("{FIXTURES}/check-delete");

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+use support::text;
+
 struct Env {
     state: tempfile::TempDir,
     work: tempfile::TempDir,
@@ -81,10 +84,6 @@ fn start_gated_release(env: &Env, version: &str) -> (Child, String) {
         std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
     });
     (child, only_run_id(env.state.path()))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn wait_for(what: &str, mut check: impl FnMut() -> bool) {

@@ -14,12 +14,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo")
-}
+mod support;
+use support::{repo, text};
 
 fn localstack() -> Option<String> {
     match std::env::var("LOCALSTACK_ENDPOINT") {
@@ -173,10 +169,6 @@ impl Operator {
         );
         out["events"].as_array().map_or(0, Vec::len)
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn function_project() -> tempfile::TempDir {

@@ -1,14 +1,15 @@
-//! What the `plugctl serve` tests drive it with: plug-mcp's client (in
-//! process) and the official TypeScript SDK client (npm, installed once into
-//! `target/mcp-clients/` from the committed lock file, run through the
-//! `serve_client.mjs` driver).
+//! What plugctl's integration tests share: running plugctl as a user does,
+//! the repository's paths, and what the `plugctl serve` tests drive it
+//! with: plug-mcp's client (in process) and the official TypeScript SDK
+//! client (npm, installed once into `target/mcp-clients/` from the
+//! committed lock file, run through the `serve_client.mjs` driver).
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -109,6 +110,22 @@ impl Env {
     }
 }
 
+/// plugctl as a user runs it from the repository's root, without colour.
+pub fn plugctl(args: &[&str]) -> Output {
+    plugctl_in(&repo(), args)
+}
+
+/// plugctl as a user runs it in `dir`, without colour.
+pub fn plugctl_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("plugctl runs")
+}
+
+/// The repository's root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
