@@ -5,7 +5,7 @@
 use std::process::{Command, Output};
 
 mod support;
-use support::text;
+use support::{localstack_endpoint, text};
 
 fn plugctl(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_plugctl"));
@@ -78,16 +78,8 @@ fn params_must_be_a_json_object() {
 
 #[test]
 fn get_caller_identity_against_localstack_prints_json() {
-    let endpoint = match std::env::var("LOCALSTACK_ENDPOINT") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var("PLUGCTL_REQUIRE_LOCALSTACK").as_deref() != Ok("1"),
-                "PLUGCTL_REQUIRE_LOCALSTACK=1 but LOCALSTACK_ENDPOINT is not set"
-            );
-            println!("skipped: LOCALSTACK_ENDPOINT not set");
-            return;
-        }
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
     };
     let env = [
         ("AWS_ENDPOINT_URL", endpoint.as_str()),

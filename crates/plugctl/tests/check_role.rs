@@ -9,31 +9,10 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 mod support;
-use support::{repo, text};
+use support::{localstack_endpoint, repo, text, unique};
 
 /// A plugin whose one skill declares `lambda:DeleteFunction`.
 const PLUGIN: &str = "crates/plugctl/tests/fixtures/check-delete";
-
-fn endpoint() -> Option<String> {
-    match std::env::var("LOCALSTACK_ENDPOINT") {
-        Ok(endpoint) => Some(endpoint),
-        Err(_) if std::env::var_os("PLUGCTL_REQUIRE_LOCALSTACK").is_some() => {
-            panic!("PLUGCTL_REQUIRE_LOCALSTACK is set but LOCALSTACK_ENDPOINT is not")
-        }
-        Err(_) => {
-            eprintln!("skipped: LOCALSTACK_ENDPOINT not set");
-            None
-        }
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
 
 /// The seed's statement (a bare statement) as a policy document IAM accepts.
 fn seed_document() -> String {
@@ -136,7 +115,9 @@ fn decision(out: &Output) -> (String, Option<String>) {
 
 #[test]
 fn inline_seed_policy_denies_delete_for_an_agent_and_allows_it_for_a_human() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
     let iam = Iam::new(endpoint);
     let role = iam.role("check-inline");
     iam.call(
@@ -160,7 +141,9 @@ fn inline_seed_policy_denies_delete_for_an_agent_and_allows_it_for_a_human() {
 
 #[test]
 fn attached_managed_seed_policy_decides_the_same() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
     let iam = Iam::new(endpoint);
     let role = iam.role("check-managed");
     let policy = iam.managed_policy("delete-human-only", &seed_document());
@@ -193,7 +176,9 @@ fn policy_name<'t>(iam: &Iam, table: &'t Output) -> &'t str {
 
 #[test]
 fn permissions_boundary_blocks_what_the_inline_policy_allows() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
     let iam = Iam::new(endpoint);
     let role = iam.role("check-boundary");
     iam.call(
@@ -216,7 +201,9 @@ fn permissions_boundary_blocks_what_the_inline_policy_allows() {
 
 #[test]
 fn an_unknown_role_is_a_usage_error_naming_the_role() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
     let iam = Iam::new(endpoint);
     let missing = unique("no-such-role");
     let out = iam.check(&missing, "agent");

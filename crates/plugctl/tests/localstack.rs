@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 mod support;
-use support::{repo, text};
+use support::{function_project, localstack_endpoint, path_with_pytest, repo, text, unique};
 
 struct Aws {
     endpoint: String,
@@ -20,30 +20,10 @@ struct Aws {
 }
 
 fn localstack() -> Option<Aws> {
-    match std::env::var("LOCALSTACK_ENDPOINT") {
-        Ok(endpoint) => Some(Aws {
-            endpoint,
-            state: tempfile::tempdir().expect("tempdir"),
-        }),
-        Err(_) if std::env::var_os("PLUGCTL_REQUIRE_LOCALSTACK").is_some() => {
-            panic!("PLUGCTL_REQUIRE_LOCALSTACK is set but LOCALSTACK_ENDPOINT is not")
-        }
-        Err(_) => {
-            eprintln!("skipped: LOCALSTACK_ENDPOINT not set");
-            None
-        }
-    }
-}
-
-/// PATH with the test venv first: the seed's first step runs `pytest`.
-fn path_with_pytest() -> String {
-    let venv = repo().join("target/py-venv/bin");
-    let path = std::env::var("PATH").unwrap_or_default();
-    if venv.join("pytest").exists() {
-        format!("{}:{path}", venv.display())
-    } else {
-        path
-    }
+    localstack_endpoint().map(|endpoint| Aws {
+        endpoint,
+        state: tempfile::tempdir().expect("tempdir"),
+    })
 }
 
 impl Aws {
@@ -90,28 +70,6 @@ impl Aws {
     fn audit(&self) -> String {
         std::fs::read_to_string(self.state.path().join("audit.jsonl")).unwrap_or_default()
     }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// A copy of the bundled example function to deploy from.
-fn function_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let source = repo().join("plugins/aws-deployment-assistant/examples/hello-function");
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(source.join("."))
-        .arg(dir.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    dir
 }
 
 const SEED: &str = "plugins/aws-deployment-assistant";

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use plug_mcp::{CallOptions, McpClient, Progress, ServerSpec, spec::AuthSpec};
 use serde_json::{Value, json};
-use support::{Env, fixture, result_text, seed, text, ts_client, wait_for};
+use support::{Env, fixture, function_project, result_text, seed, text, ts_client, wait_for};
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -576,35 +576,14 @@ fn the_typescript_client_cancels_mid_run() {
 
 /// The environment that points plugctl at LocalStack, or `None` to skip.
 fn localstack() -> Option<Vec<(&'static str, String)>> {
-    match std::env::var("LOCALSTACK_ENDPOINT") {
-        Ok(endpoint) => Some(vec![
+    support::localstack_endpoint().map(|endpoint| {
+        vec![
             ("AWS_ENDPOINT_URL", endpoint),
             ("AWS_ACCESS_KEY_ID", "test".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
             ("AWS_REGION", "us-east-1".to_owned()),
-        ]),
-        Err(_) if std::env::var_os("PLUGCTL_REQUIRE_LOCALSTACK").is_some() => {
-            panic!("PLUGCTL_REQUIRE_LOCALSTACK is set but LOCALSTACK_ENDPOINT is not")
-        }
-        Err(_) => {
-            eprintln!("skipped: LOCALSTACK_ENDPOINT not set");
-            None
-        }
-    }
-}
-
-/// A copy of the bundled example function to deploy from.
-fn function_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let source = support::repo().join("plugins/aws-deployment-assistant/examples/hello-function");
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(source.join("."))
-        .arg(dir.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    dir
+        ]
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]

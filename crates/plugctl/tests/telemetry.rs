@@ -15,28 +15,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 mod support;
-use support::{repo, text};
-
-fn localstack() -> Option<String> {
-    match std::env::var("LOCALSTACK_ENDPOINT") {
-        Ok(endpoint) => Some(endpoint),
-        Err(_) if std::env::var_os("PLUGCTL_REQUIRE_LOCALSTACK").is_some() => {
-            panic!("PLUGCTL_REQUIRE_LOCALSTACK is set but LOCALSTACK_ENDPOINT is not")
-        }
-        Err(_) => {
-            eprintln!("skipped: LOCALSTACK_ENDPOINT not set");
-            None
-        }
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
+use support::{function_project, localstack_endpoint, repo, text, unique};
 
 /// A port nothing listens on: bound, then released.
 fn dead_endpoint() -> String {
@@ -171,19 +150,6 @@ impl Operator {
     }
 }
 
-fn function_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let source = repo().join("plugins/aws-deployment-assistant/examples/hello-function");
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(source.join("."))
-        .arg(dir.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    dir
-}
-
 fn runs_of(audit: &[Value]) -> Vec<String> {
     audit
         .iter()
@@ -194,7 +160,9 @@ fn runs_of(audit: &[Value]) -> Vec<String> {
 
 #[test]
 fn a_cloudwatch_outage_during_the_runs_loses_nothing_and_duplicates_nothing() {
-    let Some(endpoint) = localstack() else { return };
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
     let operator = Operator::new(&endpoint);
     let project = function_project();
     let seed = repo()
@@ -267,7 +235,9 @@ fn a_cloudwatch_outage_during_the_runs_loses_nothing_and_duplicates_nothing() {
 
 #[test]
 fn the_recommended_alarms_are_created_for_each_skill_and_actor() {
-    let Some(endpoint) = localstack() else { return };
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
     let operator = Operator::new(&endpoint);
     let seed = repo()
         .join("plugins/aws-deployment-assistant")
@@ -522,7 +492,9 @@ fn run_id(stderr: &str) -> String {
 
 #[test]
 fn aws_unreachable_mid_run_fails_the_step_then_resume_completes_and_the_spool_arrives() {
-    let Some(endpoint) = localstack() else { return };
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
     let operator = Operator::new(&endpoint);
     let project = function_project();
     let seed = repo()

@@ -150,6 +150,44 @@ pub fn seed() -> String {
         .to_string()
 }
 
+/// The LocalStack endpoint the suite started, or `None` to skip a test that
+/// needs it (an error instead under `PLUGCTL_REQUIRE_LOCALSTACK`, as in CI).
+pub fn localstack_endpoint() -> Option<String> {
+    match std::env::var("LOCALSTACK_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ if std::env::var_os("PLUGCTL_REQUIRE_LOCALSTACK").is_some() => {
+            panic!("PLUGCTL_REQUIRE_LOCALSTACK is set but LOCALSTACK_ENDPOINT is not")
+        }
+        _ => {
+            eprintln!("skipped: LOCALSTACK_ENDPOINT not set");
+            None
+        }
+    }
+}
+
+/// A name no other test run uses at the same time (tests share LocalStack).
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// A copy of the bundled example function to deploy from.
+pub fn function_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = repo().join("plugins/aws-deployment-assistant/examples/hello-function");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(source.join("."))
+        .arg(dir.path())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    dir
+}
+
 /// PATH with the test venv first: the seed's first step runs `pytest`.
 pub fn path_with_pytest() -> String {
     let venv = repo().join("target/py-venv/bin");
