@@ -96,8 +96,8 @@ pub struct Telemetry {
 /// enough that a run's final flush finds little left to write (at 1 ms that
 /// backlog was half the telemetry's cost on a 1,000-step run, at 250 µs
 /// still 30 µs a run), long enough that the inbox lock is taken once per
-/// few dozen events, not for each (50 µs measured no better: more takes
-/// on the worker's side offset the shorter tail). With an empty inbox the worker sleeps
+/// few dozen events, not for each (50 µs measured no better: the extra
+/// takes offset the shorter tail). With an empty inbox the worker sleeps
 /// until the next event wakes it, or [`IDLE_POLL`] passes (to ship on time).
 const BUSY_POLL: Duration = Duration::from_micros(100);
 /// How long a flush looks for its answer before it sleeps on it: the worker
