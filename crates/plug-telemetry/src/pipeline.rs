@@ -182,14 +182,13 @@ impl TelemetrySink for Telemetry {
         if !self.ask(Message::Persist(ack)) {
             return;
         }
-        let started = Instant::now();
-        while started.elapsed() < FLUSH_SPIN {
-            match answer.try_recv() {
-                Err(oneshot::error::TryRecvError::Empty) => std::thread::yield_now(),
-                _ => return,
-            }
+        let answered = look_briefly(FLUSH_SPIN, || match answer.try_recv() {
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            _ => Some(()),
+        });
+        if answered.is_none() {
+            let _ = answer.await;
         }
-        let _ = answer.await;
     }
 }
 
@@ -609,19 +608,32 @@ impl Remote {
     }
 }
 
-/// Waits up to `within` for a message, looking again and again and
-/// yielding the core in between instead of sleeping. While events flow a
-/// sleeping worker costs the run twice: a flush must first wake it (tens of
-/// microseconds on a VM), and a longer nap leaves more events for the
-/// flush to write. Only a worker that found events watches; an idle one
-/// sleeps.
+/// Waits up to `within` for a message without sleeping (see
+/// [`look_briefly`]). While events flow a sleeping worker costs the run
+/// twice: a flush must first wake it (tens of microseconds on a VM), and a
+/// longer nap leaves more events for the flush to write. Only a worker that
+/// found events watches; an idle one sleeps.
 fn watch(receiver: &Receiver<Message>, within: Duration) -> Result<Message, TryRecvError> {
+    look_briefly(within, || match receiver.try_recv() {
+        Err(TryRecvError::Empty) => None,
+        other => Some(other),
+    })
+    .unwrap_or(Err(TryRecvError::Empty))
+}
+
+/// Calls `look` until it finds something or `within` has passed (at least
+/// once), yielding the core between looks instead of sleeping: waking a
+/// sleeping thread on a VM takes longer than the waits this is for.
+fn look_briefly<T>(within: Duration, mut look: impl FnMut() -> Option<T>) -> Option<T> {
     let started = Instant::now();
     loop {
-        match receiver.try_recv() {
-            Err(TryRecvError::Empty) if started.elapsed() < within => std::thread::yield_now(),
-            other => return other,
+        if let Some(found) = look() {
+            return Some(found);
         }
+        if started.elapsed() >= within {
+            return None;
+        }
+        std::thread::yield_now();
     }
 }
 
