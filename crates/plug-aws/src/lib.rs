@@ -9,6 +9,7 @@
 //! - [`client::AwsClient`]: the [`plug_core::ports::AwsInvoker`] implementation;
 //!   [`sessions::RunSessions`]: the [`plug_core::ports::AwsSessions`] one (per-actor sessions).
 //! - [`iam_actions`] and [`validate`]: static knowledge for `plugctl check` and `validate`.
+//! - [`role_policies`]: a role's inline, managed and boundary policies as IAM holds them.
 
 pub mod client;
 pub mod endpoint;
@@ -17,6 +18,7 @@ pub mod identity;
 pub mod model;
 pub mod protocol;
 pub mod retry;
+pub mod role_policies;
 pub mod sessions;
 pub mod signing;
 pub mod timestamp;

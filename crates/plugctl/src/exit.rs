@@ -21,3 +21,33 @@ pub enum Exit {
     /// shells' code for a process ended by SIGPIPE, without a panic message.
     BrokenPipe = 141,
 }
+
+/// The exit code of a run that ended with `outcome`.
+pub fn for_outcome(outcome: &plug_skill::RunOutcome) -> Exit {
+    use plug_skill::RunOutcome;
+    match outcome {
+        RunOutcome::Succeeded => Exit::Success,
+        RunOutcome::StepFailed { .. } => Exit::Findings,
+        RunOutcome::Denied { .. } => Exit::Denied,
+        RunOutcome::ApprovalRefused { .. } => Exit::ApprovalRefused,
+        RunOutcome::Blocked { .. } => Exit::Blocked,
+        RunOutcome::Interrupted { .. } => Exit::Interrupted,
+    }
+}
+
+/// Says why the store refused and picks the exit code: a plugin that does
+/// not validate or was tampered with is a finding, anything else usage.
+pub fn store_failed(e: &plug_store::StoreError) -> Exit {
+    use plug_store::StoreError;
+    eprintln!("error: {e}");
+    match e {
+        StoreError::Invalid { .. } | StoreError::Tampered { .. } => Exit::Findings,
+        _ => Exit::Usage,
+    }
+}
+
+/// Prints `error: message` and returns the usage exit code.
+pub fn usage(message: &str) -> Exit {
+    eprintln!("error: {message}");
+    Exit::Usage
+}

@@ -1,16 +1,12 @@
-//! `plugctl`: the command-line entry point. It parses arguments, wires the
-//! library crates together and turns their results into output and an exit
-//! code; the work itself happens in the `plug-*` crates.
+//! `plugctl`: the command-line entry point. It parses arguments into what
+//! the libraries take (plug-runtime assembles every run), and turns their
+//! results into output and an exit code; the work happens in the `plug-*`
+//! crates.
 
 mod cli;
-mod cli_run;
 mod commands;
-mod config;
 mod exit;
-mod plugin_settings;
-mod serve;
-mod state;
-mod wiring;
+mod terminal;
 
 use clap::Parser;
 

@@ -56,8 +56,10 @@ fn check_context_overrides_the_actor_tag() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
+/// Every action the skill needs, declared or implied by its calls (`tag_deployment`
+/// needs `lambda:TagResource`), as the run's gate decides them.
 #[test]
-fn check_the_bundled_plugin_reports_every_declared_action() {
+fn check_the_bundled_plugin_reports_every_required_action() {
     let out = plugctl(&[
         "check",
         "plugins/aws-deployment-assistant",

@@ -1,7 +1,6 @@
 //! `plugctl audit`: the runs in the audit log, or one run's timeline,
 //! optionally merged with what CloudTrail recorded for the run's session.
 
-use super::usage;
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -10,26 +9,11 @@ use plug_telemetry::Record;
 use plug_telemetry::cloudtrail::{self, DELIVERY_DELAY_MS, TimelineEntry};
 use serde::Serialize;
 
-use crate::cli::Output;
-use crate::cli_run::IdentityArgs;
-use crate::exit::Exit;
+use plug_runtime::RunSettings;
 
-/// `plugctl audit` arguments.
-#[derive(Debug, clap::Args)]
-pub struct AuditArgs {
-    /// Show this run's timeline instead of the list of runs.
-    #[arg(long, value_name = "RUN_ID")]
-    pub run: Option<String>,
-    /// Merge in the run's CloudTrail events (LookupEvents for the session `plugctl-<run-id>`).
-    #[arg(long, requires = "run")]
-    pub cloudtrail: bool,
-    /// AWS identity for `--cloudtrail`.
-    #[command(flatten)]
-    pub identity: IdentityArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Output::Human)]
-    pub output: Output,
-}
+use crate::cli::Output;
+use crate::cli::telemetry::AuditArgs;
+use crate::exit::{Exit, usage};
 
 /// One run, summarised from its events.
 #[derive(Debug, Default, Serialize)]
@@ -47,21 +31,25 @@ struct RunSummary {
 
 /// Runs `plugctl audit`.
 pub fn run(args: &AuditArgs) -> Exit {
-    let path = crate::state::audit_log();
+    let settings = match super::settings(args.identity.flags()) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let path = settings.state.audit_log();
     let records = match plug_telemetry::read(&path, args.run.as_deref()) {
         Ok(r) => r,
         Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return usage(&e.to_string()),
     };
     let Some(run_id) = &args.run else {
-        print_runs(&summaries(&records), args.output);
+        print_runs(&summaries(&records), args.output, &path);
         return Exit::Success;
     };
     if records.is_empty() {
         return usage(&format!("no events of run {run_id} in {}", path.display()));
     }
     let trail = if args.cloudtrail {
-        match lookup(run_id, &records, &args.identity) {
+        match lookup(run_id, &records, &settings) {
             Ok(events) => events,
             Err(message) => return usage(&message),
         }
@@ -112,7 +100,7 @@ fn summaries(records: &[Record]) -> Vec<RunSummary> {
 fn lookup(
     run_id: &str,
     records: &[Record],
-    identity: &IdentityArgs,
+    settings: &RunSettings,
 ) -> Result<Vec<cloudtrail::TrailEvent>, String> {
     let start = records
         .first()
@@ -126,11 +114,9 @@ fn lookup(
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        let config = crate::commands::telemetry::identity_config(identity);
-        let sdk = plug_aws::identity::sdk_config(&config).await;
-        if sdk.region().is_none() {
-            return Err("no AWS region configured (--region or AWS_REGION)".to_owned());
-        }
+        let sdk = plug_runtime::telemetry::operator_sdk(settings)
+            .await
+            .map_err(|e| e.to_string())?;
         let client = cloudtrail::client(&sdk, None);
         cloudtrail::lookup(&client, &format!("plugctl-{run_id}"), start, end)
             .await
@@ -142,7 +128,7 @@ fn clock(at_ms: u64) -> String {
     humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(at_ms)).to_string()
 }
 
-fn print_runs(runs: &[RunSummary], output: Output) {
+fn print_runs(runs: &[RunSummary], output: Output, audit_log: &std::path::Path) {
     if output == Output::Json {
         for run in runs {
             println!("{}", serde_json::to_string(run).unwrap_or_default());
@@ -150,7 +136,7 @@ fn print_runs(runs: &[RunSummary], output: Output) {
         return;
     }
     if runs.is_empty() {
-        println!("no runs in {}", crate::state::audit_log().display());
+        println!("no runs in {}", audit_log.display());
     }
     for run in runs {
         println!(

@@ -44,7 +44,7 @@ pub fn run(command: AwsCommand) -> Exit {
     }
     let params = Value::from(params);
     let role = match role_arn
-        .map(|arn| role_config(arn, &actor, source_identity, tags))
+        .map(|arn| role_config(arn, actor, source_identity, tags))
         .transpose()
     {
         Ok(role) => role,
@@ -123,13 +123,10 @@ fn read_params(params: Option<&str>) -> Result<serde_json::Value, String> {
 
 fn role_config(
     role_arn: String,
-    actor: &str,
+    actor: Actor,
     source_identity: Option<String>,
     tags: Vec<(String, String)>,
 ) -> Result<RoleConfig, String> {
-    let actor: Actor = actor
-        .parse()
-        .map_err(|e: plug_core::actor::UnknownActor| e.to_string())?;
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::cli::{HooksCommand, Output};
 use crate::exit::Exit;
-use crate::plugin_settings::PluginSettings;
+use plug_runtime::PluginSettings;
 
 /// The optional `--input` file. Unknown fields are ignored, so the JSON a hook
 /// was given (which has Claude Code's fields too) can be replayed as is.

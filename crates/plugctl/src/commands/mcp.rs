@@ -3,54 +3,15 @@
 //!
 //! The rest of plugctl is synchronous; this command owns a tokio runtime.
 
-use super::usage;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Subcommand;
 use plug_core::ports::ToolResult;
 use plug_mcp::{CallOptions, McpError, Registry};
 use serde_json::{Value, json};
 
-use crate::cli::{Output, parse_key_value};
-use crate::exit::Exit;
-use crate::plugin_settings::PluginSettings;
-
-/// `plugctl mcp` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum McpCommand {
-    /// List every tool of one of the plugin's MCP servers (all pages).
-    Tools {
-        /// A plugin folder or manifest file.
-        plugin: PathBuf,
-        /// The server's name in the manifest.
-        server: String,
-        /// An operator configuration value, `name=value` (repeatable); see plug-mcp's `spec` for `SERVER.*` keys.
-        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
-        set: Vec<(String, String)>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Output::Human)]
-        output: Output,
-    },
-    /// Call one tool and print its answer. Exit 1 when the tool reports an error
-    /// or the server fails, 2 on a bad call or missing configuration.
-    Call {
-        /// A plugin folder or manifest file.
-        plugin: PathBuf,
-        /// The server's name in the manifest.
-        server: String,
-        /// The tool.
-        tool: String,
-        /// The arguments as a JSON object.
-        #[arg(long = "args", value_name = "JSON", default_value = "{}")]
-        arguments: String,
-        /// An operator configuration value, `name=value` (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
-        set: Vec<(String, String)>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Output::Human)]
-        output: Output,
-    },
-}
+use crate::cli::{McpCommand, Output};
+use crate::exit::{Exit, usage};
+use plug_runtime::PluginSettings;
 
 /// Runs an `mcp` subcommand.
 pub fn run(command: McpCommand) -> Exit {

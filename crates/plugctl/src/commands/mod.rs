@@ -1,31 +1,36 @@
-//! One module per subcommand.
+//! One module per subcommand. Each turns its arguments into what the
+//! libraries take (plug-runtime for anything that runs or decides), calls
+//! them, and prints the result; commands never call each other.
 
-pub(crate) mod audit;
+mod audit;
 mod aws;
 mod check;
 mod hooks;
 mod inspect;
-pub(crate) mod mcp;
+mod mcp;
 mod policy;
-pub(crate) mod run;
-pub(crate) mod serve;
-pub(crate) mod store;
-pub(crate) mod telemetry;
+mod run;
+mod serve;
+mod store;
+mod telemetry;
 mod validate;
 
+use plug_runtime::policies::PolicyError;
+use plug_runtime::{Flags, RunSettings, Runtime, RuntimeError};
+
 use crate::cli::{Cli, Command};
-use crate::exit::Exit;
+use crate::exit::{Exit, usage};
 
 /// Runs the parsed command and returns its exit code.
 pub fn run(mut cli: Cli) -> Exit {
-    if let Err(exit) = store::resolve_installed_names(&mut cli.command) {
+    if let Err(exit) = crate::cli::resolve_installed_names(&mut cli.command) {
         return exit;
     }
     match cli.command {
-        Command::Run(args) => run::run(args),
-        Command::Plan(args) => run::plan(args),
-        Command::Resume(args) => run::resume(args),
-        Command::Runs(args) => run::runs(args),
+        Command::Run(args) => run::run(&args),
+        Command::Plan(args) => run::plan(&args),
+        Command::Resume(args) => run::resume(&args),
+        Command::Runs(args) => run::runs(&args),
         Command::Approve(args) => run::answer(args, true),
         Command::Reject(args) => run::answer(args, false),
         Command::Validate {
@@ -37,38 +42,11 @@ pub fn run(mut cli: Cli) -> Exit {
             inspect::run(&path, set.into_iter().collect(), output)
         }
         Command::Policy { command } => policy::run(command),
-        Command::Check {
-            plugin,
-            skill,
-            policies,
-            role,
-            profile,
-            region,
-            actor,
-            context,
-            output,
-        } => {
-            let sources = check::PolicySources {
-                files: policies,
-                role: role.map(|role| check::RoleSource {
-                    role,
-                    profile,
-                    region,
-                }),
-            };
-            check::run(
-                &plugin,
-                skill.as_deref(),
-                &sources,
-                &actor,
-                &context,
-                output,
-            )
-        }
+        Command::Check { .. } => check::run(cli.command),
         Command::Hooks { command } => hooks::run(command),
         Command::Aws { command } => aws::run(command),
         Command::Mcp { command } => mcp::run(command),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(&args),
         Command::Telemetry { command } => telemetry::run(command),
         Command::Audit(args) => audit::run(&args),
         Command::Install(args) => store::install(args),
@@ -80,14 +58,34 @@ pub fn run(mut cli: Cli) -> Exit {
     }
 }
 
-/// Prints `error: message` and returns the usage exit code.
-pub(crate) fn usage(message: &str) -> Exit {
-    eprintln!("error: {message}");
+/// The resolved settings; a broken configuration file is a usage error.
+fn settings(flags: Flags) -> Result<RunSettings, Exit> {
+    RunSettings::resolve(flags).map_err(|e| usage(&e.to_string()))
+}
+
+/// The runtime for `flags`, with its policies' warnings shown.
+fn runtime(flags: Flags) -> Result<Runtime, Exit> {
+    match Runtime::new(settings(flags)?) {
+        Ok((runtime, warnings)) => {
+            warnings.iter().for_each(|w| eprintln!("{w}"));
+            Ok(runtime)
+        }
+        Err(RuntimeError::Policies(e)) => Err(policy_error(&e)),
+        Err(e) => Err(usage(&e.to_string())),
+    }
+}
+
+/// Shows every finding of unusable policies (or why they could not be read).
+fn policy_error(error: &PolicyError) -> Exit {
+    match error {
+        PolicyError::Invalid(findings) => findings.iter().for_each(|f| eprintln!("{f}")),
+        other => eprintln!("error: {other}"),
+    }
     Exit::Usage
 }
 
 /// The async runtime a command's AWS or MCP work runs on.
-pub(crate) fn async_runtime() -> Result<tokio::runtime::Runtime, Exit> {
+fn async_runtime() -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Runtime::new()
         .map_err(|e| usage(&format!("cannot start the async runtime: {e}")))
 }

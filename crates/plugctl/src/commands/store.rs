@@ -2,89 +2,19 @@
 //! plugin store (see plug-store), and installed names wherever a command
 //! takes a plugin path.
 
-use std::path::PathBuf;
+use plug_store::{Installed, Store};
 
-use clap::{Args, Subcommand};
-use plug_store::{Installed, Store, StoreError};
-
-use crate::cli::{Command, HooksCommand, Output, parse_key_value};
-use crate::commands::mcp::McpCommand;
-use crate::exit::Exit;
-
-/// `plugctl install`.
-#[derive(Debug, Clone, Args)]
-pub struct InstallArgs {
-    /// A plugin folder, a git URL (`URL#REF` for a branch, tag or commit) or `name@marketplace`.
-    pub source: String,
-    /// An operator configuration value, `name=value` (repeatable); values the
-    /// plugin marks sensitive are kept out of the lock file and of the output.
-    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
-    pub set: Vec<(String, String)>,
-}
-
-/// `plugctl list`.
-#[derive(Debug, Clone, Args)]
-pub struct ListArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Output::Human)]
-    pub output: Output,
-}
-
-/// `plugctl update`.
-#[derive(Debug, Clone, Args)]
-pub struct UpdateArgs {
-    /// The installed plugins to update (all when none is named).
-    pub names: Vec<String>,
-}
-
-/// `plugctl remove`.
-#[derive(Debug, Clone, Args)]
-pub struct RemoveArgs {
-    /// The installed plugin.
-    pub name: String,
-    /// Keep the plugin's data folder (`CLAUDE_PLUGIN_DATA`) for a later reinstall.
-    #[arg(long)]
-    pub keep_data: bool,
-}
-
-/// `plugctl config` subcommands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum ConfigCommand {
-    /// Set user configuration values of an installed plugin (as `install --set` does).
-    Set {
-        /// The installed plugin.
-        plugin: String,
-        /// `name=value` pairs; values the plugin marks sensitive go to the secrets file.
-        #[arg(required = true, value_name = "NAME=VALUE", value_parser = parse_key_value)]
-        values: Vec<(String, String)>,
-    },
-}
-
-/// `plugctl marketplace` subcommands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum MarketplaceCommand {
-    /// Add (or refresh) a marketplace from a folder or a git URL (`URL#REF`).
-    Add {
-        /// The marketplace's folder or git URL.
-        source: String,
-    },
-    /// List the marketplaces added.
-    List,
-}
+use crate::cli::Output;
+use crate::cli::store::{
+    ConfigCommand, InstallArgs, ListArgs, MarketplaceCommand, RemoveArgs, UpdateArgs,
+};
+use crate::exit::{Exit, store_failed as failed};
 
 fn store() -> Result<Store, Exit> {
     Store::open_default().ok_or_else(|| {
         eprintln!("error: no store folder: set PLUGCTL_HOME (or XDG_DATA_HOME or HOME)");
         Exit::Usage
     })
-}
-
-fn failed(e: &StoreError) -> Exit {
-    eprintln!("error: {e}");
-    match e {
-        StoreError::Invalid { .. } | StoreError::Tampered { .. } => Exit::Findings,
-        _ => Exit::Usage,
-    }
 }
 
 /// Installs one plugin.
@@ -110,7 +40,7 @@ fn warn_missing_config(store: &Store, name: &str) {
     let Ok(plugin) = plug_manifest::load_plugin(&dir) else {
         return;
     };
-    if let Err(e) = crate::plugin_settings::PluginSettings::load(&plugin, &[]) {
+    if let Err(e) = plug_runtime::PluginSettings::load(&plugin, &[]) {
         eprintln!("warning: {e}");
     }
 }
@@ -237,45 +167,5 @@ pub fn config(command: ConfigCommand) -> Exit {
             }
             Err(e) => failed(&e),
         },
-    }
-}
-
-/// Replaces every plugin argument that names no file but an installed plugin
-/// with that plugin's folder, after checking its digest: a tampered plugin
-/// stops the command here.
-pub(crate) fn resolve_installed_names(command: &mut Command) -> Result<(), Exit> {
-    let mut paths: Vec<&mut PathBuf> = Vec::new();
-    match command {
-        Command::Run(a) | Command::Plan(a) => paths.push(&mut a.plugin),
-        Command::Validate { paths: all, .. } => paths.extend(all.iter_mut()),
-        Command::Inspect { path, .. } => paths.push(path),
-        Command::Check { plugin, .. } => paths.push(plugin),
-        Command::Hooks {
-            command: HooksCommand::Run { plugin, .. },
-        } => paths.push(plugin),
-        Command::Mcp {
-            command: McpCommand::Tools { plugin, .. } | McpCommand::Call { plugin, .. },
-        } => paths.push(plugin),
-        Command::Serve(args) => paths.extend(args.plugins.iter_mut()),
-        _ => {}
-    }
-    paths.into_iter().try_for_each(resolve)
-}
-
-fn resolve(path: &mut PathBuf) -> Result<(), Exit> {
-    let name = path.to_str().filter(|n| {
-        !path.exists() && !n.is_empty() && !n.contains(['/', '\\']) && !n.starts_with('.')
-    });
-    let (Some(name), Some(store)) = (name, Store::open_default()) else {
-        return Ok(());
-    };
-    match store.resolve(name) {
-        Ok(dir) => {
-            *path = dir;
-            Ok(())
-        }
-        // Not installed either: the command reports the missing path itself.
-        Err(StoreError::NotInstalled(_)) => Ok(()),
-        Err(e) => Err(failed(&e)),
     }
 }

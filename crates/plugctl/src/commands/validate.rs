@@ -1,10 +1,9 @@
-//! `plugctl validate`.
+//! `plugctl validate`: the manifest's own findings plus plug-runtime's lint
+//! (AWS calls against the models, least privilege), printed.
 
 mod marketplace;
-mod permissions;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use plug_manifest::{Severity, load_plugin};
 
@@ -19,9 +18,7 @@ pub fn run(paths: &[PathBuf], strict: bool, output: Output) -> Exit {
     for path in paths {
         let plugin = match load_plugin(path) {
             Ok(mut plugin) => {
-                check_aws_calls(&mut plugin);
-                permissions::check_permissions(&mut plugin);
-                in_source_order(&mut plugin);
+                plug_runtime::lint::check_plugin(&mut plugin);
                 plugin
             }
             Err(e) => {
@@ -76,122 +73,4 @@ fn print_human(plugin: &plug_manifest::Plugin, path: &std::path::Path) {
     } else {
         println!("{name}: {errors} error(s), {warnings} warning(s)");
     }
-}
-
-/// Puts the findings the checks above appended back in source order, file
-/// by file (the manifest first, then files as they first appear).
-fn in_source_order(plugin: &mut plug_manifest::Plugin) {
-    let mut files = vec![Arc::as_ptr(&plugin.manifest_file)];
-    for finding in &plugin.findings {
-        let file = Arc::as_ptr(&finding.file);
-        if !files.contains(&file) {
-            files.push(file);
-        }
-    }
-    plugin.findings.sort_by_key(|f| {
-        let file = Arc::as_ptr(&f.file);
-        (files.iter().position(|&p| p == file), f.span.offset())
-    });
-}
-
-/// Checks every `aws_api` and `wait_for` call (and fallback) against the AWS
-/// service models. plug-manifest stays independent of plug-aws; the binary,
-/// which knows both, adds these findings.
-pub(crate) fn check_aws_calls(plugin: &mut plug_manifest::Plugin) {
-    use plug_manifest::native::model::Action;
-    let mut found = Vec::new();
-    for loaded in &plugin.skills {
-        let Some(skill) = &loaded.skill else { continue };
-        for step in &skill.steps {
-            let actions =
-                std::iter::once(&step.action).chain(step.fallback.as_ref().map(|f| &f.action));
-            for (n, action) in actions.enumerate() {
-                let (Action::AwsApi {
-                    service,
-                    method,
-                    params,
-                    ..
-                }
-                | Action::WaitFor {
-                    service,
-                    method,
-                    params,
-                    ..
-                }) = action
-                else {
-                    continue;
-                };
-                let span = method_span(&loaded.file, step.span, n);
-                for action in plug_aws::iam_actions(service, method).unwrap_or_default() {
-                    if !loaded
-                        .required_permissions
-                        .iter()
-                        .any(|declared| action_matches(declared, &action))
-                    {
-                        let message = format!(
-                            "step `{}` calls {service} {method}, which needs `{action}`, but the manifest does not list it in this skill's required_permissions",
-                            step.name
-                        );
-                        let help = Some(format!(
-                            "add `{action}` to required_permissions (least privilege: declare exactly what the skill uses)"
-                        ));
-                        found.push(plug_manifest::Finding::warning(
-                            loaded.file.clone(),
-                            span,
-                            plug_manifest::Code::UndeclaredPermission,
-                            message,
-                            help,
-                        ));
-                    }
-                }
-                for problem in plug_aws::validate_call(service, method, params) {
-                    let member = if problem.path.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", `{}`", problem.path)
-                    };
-                    let message = format!("step `{}`{member}: {}", step.name, problem.message);
-                    let help = problem
-                        .suggestion
-                        .as_ref()
-                        .map(|s| format!("did you mean `{s}`?"));
-                    found.push(plug_manifest::Finding::error(
-                        loaded.file.clone(),
-                        span,
-                        plug_manifest::Code::AwsCall,
-                        message,
-                        help,
-                    ));
-                }
-            }
-        }
-    }
-    plugin.findings.extend(found);
-}
-
-/// The `n`-th `method:` value inside a step (0: the step's, 1: its fallback's),
-/// or the whole step when it cannot be found.
-fn method_span(
-    file: &plug_manifest::SourceFile,
-    step: miette::SourceSpan,
-    n: usize,
-) -> miette::SourceSpan {
-    let start = step.offset();
-    let text = file.text.get(start..start + step.len()).unwrap_or_default();
-    let Some((at, _)) = text.match_indices("method:").nth(n) else {
-        return step;
-    };
-    let value = at + "method:".len();
-    let skip = text[value..].len() - text[value..].trim_start().len();
-    let len = text[value + skip..]
-        .find(['\n', ' ', '#'])
-        .unwrap_or(text.len() - value - skip);
-    miette::SourceSpan::new((start + value + skip).into(), len)
-}
-
-/// Whether a declared IAM action (`*` and `?` allowed) covers `action`;
-/// actions match case-insensitively, as IAM matches them.
-fn action_matches(declared: &str, action: &str) -> bool {
-    plug_policy::glob::Glob::new(&declared.to_ascii_lowercase())
-        .matches(&action.to_ascii_lowercase())
 }

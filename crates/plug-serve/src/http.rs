@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
+use plug_runtime::StateDir;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
@@ -41,13 +42,13 @@ impl std::fmt::Debug for BearerToken {
 impl BearerToken {
     /// The token from `file`, else `$PLUGCTL_SERVE_TOKEN`, else a new random
     /// one stored (mode 0600) in `<state dir>/serve-token`.
-    pub fn obtain(file: Option<&Path>) -> Result<BearerToken, ServeError> {
+    pub fn obtain(file: Option<&Path>, state: &StateDir) -> Result<BearerToken, ServeError> {
         let text = match file {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| ServeError::Token(format!("{}: {e}", path.display())))?,
             None => match std::env::var(TOKEN_ENV) {
                 Ok(value) => value,
-                Err(_) => return BearerToken::generate(),
+                Err(_) => return BearerToken::generate(state),
             },
         };
         let text = text.trim();
@@ -59,13 +60,13 @@ impl BearerToken {
         Ok(BearerToken(Arc::from(text)))
     }
 
-    fn generate() -> Result<BearerToken, ServeError> {
+    fn generate(state: &StateDir) -> Result<BearerToken, ServeError> {
         let token = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        let path = crate::state::state_dir().join("serve-token");
+        let path = state.root().join("serve-token");
         write_private(&path, &token)
             .map_err(|e| ServeError::Token(format!("{}: {e}", path.display())))?;
         eprintln!(

@@ -64,13 +64,10 @@ impl Catalog {
 fn plugin_tools(path: &Path) -> Result<Vec<SkillTool>, ServeError> {
     let plugin = load_plugin(path).map_err(|e| ServeError::Plugin(e.to_string()))?;
     if plugin.has_failures(false) {
-        for finding in &plugin.findings {
-            eprintln!("{:?}", finding.to_report());
-        }
-        return Err(ServeError::Plugin(format!(
-            "{} does not validate; fix it first (plugctl validate)",
-            path.display()
-        )));
+        return Err(ServeError::Invalid {
+            path: path.to_path_buf(),
+            findings: plugin.findings,
+        });
     }
     let manifest = plugin
         .manifest
@@ -88,7 +85,7 @@ fn plugin_tools(path: &Path) -> Result<Vec<SkillTool>, ServeError> {
 }
 
 fn skill_tool(plugin: &str, root: &Path, loaded: &LoadedSkill, skill: &Skill) -> SkillTool {
-    let actions = crate::commands::run::required_actions(&loaded.required_permissions, skill);
+    let actions = plug_runtime::actions::required_actions(&loaded.required_permissions, skill);
     let name = format!("{plugin}__{}", skill.name.value);
     let schema = input_schema(skill, &loaded.implicit_params);
     let params = schema_params(&schema);

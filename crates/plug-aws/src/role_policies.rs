@@ -1,12 +1,12 @@
 //! A role's policies as IAM holds them, for `plugctl check --role`: its
 //! inline policies, the default version of each attached managed policy, and
-//! its permissions boundary. Fetched through plug-aws's model-driven client,
-//! so the same endpoint, credential and retry settings apply as for runs.
+//! its permissions boundary. Fetched through the model-driven client, so the
+//! same endpoint, credential and retry settings apply as for runs.
 
 use std::sync::Arc;
 
-use plug_aws::AwsClient;
-use plug_aws::identity::{IdentityConfig, Session};
+use crate::AwsClient;
+use crate::identity::{IdentityConfig, Session};
 use plug_core::Value;
 use plug_core::ports::{AwsCall, AwsError, AwsInvoker};
 use serde_json::json;
@@ -38,17 +38,6 @@ pub enum FetchError {
     },
 }
 
-/// Where to reach IAM, and which role to read.
-#[derive(Debug, Clone)]
-pub struct RoleSource {
-    /// A role name (`deployer`) or ARN (`arn:aws:iam::111122223333:role/path/deployer`).
-    pub role: String,
-    /// A profile of the shared AWS config.
-    pub profile: Option<String>,
-    /// The region to reach IAM through.
-    pub region: Option<String>,
-}
-
 /// One fetched policy document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedPolicy {
@@ -69,21 +58,14 @@ pub struct RolePolicies {
     pub boundary: Option<FetchedPolicy>,
 }
 
-/// Fetches the role's policies, on a runtime of its own (plugctl check is synchronous).
-pub fn fetch_blocking(source: &RoleSource) -> Result<RolePolicies, FetchError> {
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|e| FetchError::Session(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(fetch(source))
-}
-
-async fn fetch(source: &RoleSource) -> Result<RolePolicies, FetchError> {
-    let name = role_name(&source.role)?;
-    let config = IdentityConfig {
-        profile: source.profile.clone(),
-        region: source.region.clone(),
-        ..IdentityConfig::default()
-    };
-    let session = Session::establish(config)
+/// Fetches `role`'s policies (a name or an ARN) as the operator described by
+/// `identity` (its base credentials: a role to assume would be pointless here).
+pub async fn fetch_role_policies(
+    identity: IdentityConfig,
+    role: &str,
+) -> Result<RolePolicies, FetchError> {
+    let name = role_name(role)?;
+    let session = Session::establish(identity)
         .await
         .map_err(|e| FetchError::Session(e.to_string()))?;
     let client =

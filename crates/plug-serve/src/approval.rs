@@ -14,11 +14,12 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::wiring::RunApprover;
+use plug_runtime::approval::Mailbox;
 
 /// Approves a served run's gates.
 pub struct McpApprover {
     peer: Peer<RoleServer>,
+    mailbox: Mailbox,
     operator: String,
     timeout: Duration,
     cancel: CancellationToken,
@@ -31,6 +32,7 @@ impl McpApprover {
     /// cancellation, or the server's shutdown) ends any wait unanswered.
     pub fn new(
         peer: Peer<RoleServer>,
+        mailbox: Mailbox,
         operator: String,
         timeout: Duration,
         cancel: CancellationToken,
@@ -38,6 +40,7 @@ impl McpApprover {
     ) -> Self {
         McpApprover {
             peer,
+            mailbox,
             operator,
             timeout,
             cancel,
@@ -104,12 +107,8 @@ impl McpApprover {
         if let Some(notify) = notify {
             let _ = notify.send(request.clone());
         }
-        let mailbox = RunApprover::Mailbox {
-            dir: crate::state::approvals_dir(),
-            timeout: self.timeout,
-        };
         tokio::select! {
-            answer = mailbox.ask(request) => answer,
+            answer = self.mailbox.wait(request, self.timeout) => answer,
             () = self.cancel.cancelled() => ApprovalAnswer::Unanswered,
         }
     }

@@ -3,11 +3,15 @@
 //! `dry_run` its plan. The answer carries the report as `structuredContent`
 //! and a short summary as text; anything but success is `isError`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use plug_core::RunId;
 use plug_core::ports::ApprovalRequest;
+use plug_core::{Actor, RunId};
+use plug_runtime::approval::Mailbox;
+use plug_runtime::prepare::PrepareError;
+use plug_runtime::{ParamValue, Prepared, RunHost, RunInput, new_run_id};
 use plug_skill::journal::{self, Entry};
 use plug_skill::{Journal, RunOutcome, RunReport};
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
@@ -20,15 +24,13 @@ use super::Served;
 use super::approval::{McpApprover, McpPrompter};
 use super::progress::{Boundary, CallObserver, ProgressLink, forward};
 use super::tools::{DRY_RUN, SkillTool};
-use crate::cli_run::RunArgs;
-use crate::commands::run::{self as cli, Prepared, RunHost};
 
 /// Step results larger than this stay in the journal only.
 const MAX_RESULT_BYTES: usize = 16 * 1024;
 
 /// Answers one call of `tool`.
 pub async fn call(
-    served: &Served,
+    served: &Arc<Served>,
     tool: &SkillTool,
     arguments: Option<JsonObject>,
     context: RequestContext<RoleServer>,
@@ -37,28 +39,49 @@ pub async fn call(
         Ok(split) => split,
         Err(message) => return failure(message),
     };
-    let mut args = served.template.clone();
-    args.plugin = tool.plugin_root.clone();
-    args.skill = tool.skill.clone();
-    args.params = params;
-    if dry_run {
-        return plan(served, &args);
-    }
-    let run_id = RunId::new(cli::new_run_id()).ok();
-    match cli::prepare(&args, run_id) {
+    // Served runs always act as the agent; a human acts only through an approval.
+    let input = RunInput {
+        plugin: tool.plugin_root.clone(),
+        skill: tool.skill.clone(),
+        params,
+        actor: Actor::Agent,
+        workdir: None,
+        set: Vec::new(),
+    };
+    let run_id = if dry_run {
+        RunId::new("plan")
+    } else {
+        new_run_id()
+    };
+    let run_id = match run_id {
+        Ok(id) => id,
+        Err(e) => return failure(e.to_string()),
+    };
+    match served.runtime.prepare(input, run_id) {
+        Ok(prepared) if dry_run => plan(served, &prepared),
         Ok(prepared) => start(served, prepared, context).await,
-        Err(message) => failure(message),
+        Err(e) => prepare_failure(e),
     }
 }
 
-/// Takes `dry_run` out and turns the rest into `--param` texts; an argument
-/// the skill does not take is refused rather than ignored.
+/// A call the runtime refused; a plugin's findings go to the server's stderr.
+fn prepare_failure(error: PrepareError) -> CallToolResult {
+    if let PrepareError::Invalid { findings, .. } = &error {
+        for finding in findings {
+            eprintln!("{:?}", finding.to_report());
+        }
+    }
+    failure(error.to_string())
+}
+
+/// Takes `dry_run` out and keeps the rest as typed params; an argument the
+/// skill does not take is refused rather than ignored.
 fn split_arguments(
     tool: &SkillTool,
     arguments: JsonObject,
-) -> Result<(bool, Vec<(String, String)>), String> {
+) -> Result<(bool, BTreeMap<String, ParamValue>), String> {
     let mut dry_run = false;
-    let mut params = Vec::new();
+    let mut params = BTreeMap::new();
     for (name, value) in arguments {
         if name == DRY_RUN {
             dry_run = value
@@ -72,24 +95,14 @@ fn split_arguments(
                 known.join(", ")
             ));
         } else if !value.is_null() {
-            params.push((name, cli::json_text(&value)));
+            params.insert(name, ParamValue::Typed(value.into()));
         }
     }
     Ok((dry_run, params))
 }
 
-fn plan(served: &Served, args: &RunArgs) -> CallToolResult {
-    let prepared = match cli::prepare(args, RunId::new("plan").ok()) {
-        Ok(p) => p,
-        Err(message) => return failure(message),
-    };
-    let hooks = prepared
-        .plugin
-        .manifest
-        .as_ref()
-        .map(|m| m.hooks.clone())
-        .unwrap_or_default();
-    let plan = plug_skill::plan::plan(&prepared.request, &hooks, served.checker.as_deref());
+fn plan(served: &Served, prepared: &Prepared) -> CallToolResult {
+    let plan = served.runtime.plan(prepared);
     let approvals = plan.actions.iter().filter(|a| a.needs_approval).count();
     let text = format!(
         "plan for {} / {}: {} step(s), {} IAM action(s), {approvals} needing a human approval; nothing ran",
@@ -109,12 +122,12 @@ type Finished = Result<(RunReport, std::path::PathBuf), String>;
 /// `plugctl approve`), then waits for its end, a pending approval or the
 /// client's cancellation.
 async fn start(
-    served: &Served,
+    served: &Arc<Served>,
     prepared: Prepared,
     context: RequestContext<RoleServer>,
 ) -> CallToolResult {
     let run_id = prepared.request.run_id.clone();
-    let journal = match Journal::create(&crate::state::state_dir(), &run_id) {
+    let journal = match served.runtime.create_journal(&run_id) {
         Ok(j) => j,
         Err(e) => return failure(e.to_string()),
     };
@@ -141,7 +154,7 @@ async fn start(
     let mut pending_open = true;
     let result = loop {
         tokio::select! {
-            finished = &mut done => break finished_result(finished.ok()),
+            finished = &mut done => break finished_result(served, finished.ok()),
             asked = &mut pending, if pending_open => {
                 pending_open = false;
                 if let Ok(request) = asked {
@@ -183,10 +196,12 @@ fn host(
     link: ProgressLink,
     pending: oneshot::Sender<ApprovalRequest>,
 ) -> (RunHost, Arc<Boundary>) {
-    let timeout = served.template.approval_timeout;
+    let settings = served.runtime.settings();
+    let timeout = settings.approval_timeout;
     let peer = context.peer.clone();
     let approver = McpApprover::new(
         peer.clone(),
+        Mailbox::new(settings.state.approvals()),
         prepared.request.operator.clone(),
         timeout,
         cancel.clone(),
@@ -212,7 +227,7 @@ fn host(
 
 /// Runs in a task of its own, counted so that shutdown can wait for it.
 async fn spawn_run(
-    served: &Served,
+    served: &Arc<Served>,
     prepared: Prepared,
     mut journal: Journal,
     host: RunHost,
@@ -221,28 +236,38 @@ async fn spawn_run(
 ) -> oneshot::Receiver<Finished> {
     let (done_tx, done) = oneshot::channel();
     let running = served.runs.clone().read_owned().await;
-    let checker = served.checker.clone();
-    let identity = served.template.identity.clone();
+    let served = served.clone();
     tokio::spawn(async move {
         let _running = running;
         let stopper = tokio::spawn(async move {
             cancel.cancelled().await;
             boundary.request_stop();
         });
-        let report = cli::perform(prepared, &mut journal, None, checker, &identity, host).await;
+        eprintln!("{}", plug_runtime::report::started(&prepared, &journal));
+        let report = served
+            .runtime
+            .perform(prepared, &mut journal, None, host)
+            .await;
         stopper.abort();
         let path = journal.path().to_path_buf();
         if let Ok(report) = &report {
-            eprintln!("run {}: {}", report.run_id, cli::summary(report));
+            eprintln!(
+                "run {}: {}",
+                report.run_id,
+                plug_runtime::report::summary(report)
+            );
         }
-        let _ = done_tx.send(report.map(|r| (r, path)));
+        let _ = done_tx.send(report.map(|r| (r, path)).map_err(|e| e.to_string()));
     });
     done
 }
 
-fn finished_result(finished: Option<Finished>) -> CallToolResult {
+fn finished_result(served: &Served, finished: Option<Finished>) -> CallToolResult {
     match finished {
-        Some(Ok((report, journal))) => report_result(&report, &journal),
+        Some(Ok((report, journal))) => {
+            let audit_log = served.runtime.settings().state.audit_log();
+            report_result(&report, &journal, &audit_log)
+        }
         Some(Err(message)) => failure(message),
         None => failure("the run ended without a report".to_owned()),
     }
@@ -250,12 +275,16 @@ fn finished_result(finished: Option<Finished>) -> CallToolResult {
 
 /// The report as an answer: steps with their outputs, a summary line, and
 /// `isError` unless the run succeeded.
-fn report_result(report: &RunReport, journal: &Path) -> CallToolResult {
+fn report_result(report: &RunReport, journal: &Path, audit_log: &Path) -> CallToolResult {
     let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
     attach_outputs(&mut value, journal);
     value["journal"] = json!(journal.display().to_string());
-    value["audit_log"] = json!(crate::state::audit_log().display().to_string());
-    let mut text = format!("run {}: {}", report.run_id, cli::summary(report));
+    value["audit_log"] = json!(audit_log.display().to_string());
+    let mut text = format!(
+        "run {}: {}",
+        report.run_id,
+        plug_runtime::report::summary(report)
+    );
     for step in &report.steps {
         let outcome = serde_json::to_value(step.outcome).unwrap_or(Value::Null);
         text.push_str(&format!(

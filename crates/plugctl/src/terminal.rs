@@ -1,94 +1,41 @@
-//! The real ports a run uses, assembled from the implementation crates.
+//! The terminal pieces of a run: who answers approvals and prompts at this
+//! terminal, and the progress display.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use plug_core::event::{EventKind, RunEvent};
 use plug_core::ports::{ApprovalAnswer, ApprovalRequest, Approver, Prompter, TelemetrySink};
-use serde::{Deserialize, Serialize};
-
-/// An answer given ahead of time or by `plugctl approve|reject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AnswerFile {
-    /// Who answers.
-    pub approver: String,
-    /// Yes or no.
-    pub approve: bool,
-    /// Why.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-impl AnswerFile {
-    fn to_answer(&self) -> ApprovalAnswer {
-        if self.approve {
-            ApprovalAnswer::Approved {
-                approver: self.approver.clone(),
-            }
-        } else {
-            ApprovalAnswer::Refused {
-                by: self.approver.clone(),
-                reason: self.reason.clone(),
-            }
-        }
-    }
-}
+use plug_runtime::approval::{AnswerFile, Mailbox, MailboxApprover, PresetApprover};
+use plug_runtime::state::current_user;
 
 /// How approvals are obtained, in order of precedence: an answers file given
 /// up front, a person at this terminal, or `plugctl approve` from another one.
-pub enum RunApprover {
-    /// `--approve-from FILE`.
-    Preset(AnswerFile),
-    /// Ask on this terminal.
-    Terminal,
-    /// Wait for `plugctl approve|reject <run-id>`.
-    Mailbox {
-        /// Where requests and answers meet.
-        dir: PathBuf,
-        /// How long to wait.
-        timeout: Duration,
-    },
-}
-
-impl RunApprover {
-    /// Picks the approver for a run.
-    pub fn choose(preset: Option<&Path>, timeout: Duration) -> Result<Self, String> {
-        if let Some(path) = preset {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let answer =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            return Ok(RunApprover::Preset(answer));
-        }
-        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-            return Ok(RunApprover::Terminal);
-        }
-        Ok(RunApprover::Mailbox {
-            dir: crate::state::approvals_dir(),
-            timeout,
-        })
+pub fn approver(
+    preset: Option<&Path>,
+    mailbox: Mailbox,
+    timeout: Duration,
+) -> Result<Arc<dyn Approver>, String> {
+    if let Some(path) = preset {
+        let answer = AnswerFile::read(path).map_err(|e| e.to_string())?;
+        return Ok(Arc::new(PresetApprover(answer)));
     }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        return Ok(Arc::new(TerminalApprover));
+    }
+    Ok(Arc::new(MailboxApprover { mailbox, timeout }))
 }
 
-/// The files of one run's pending approval.
-pub fn mailbox(dir: &Path, run_id: &str) -> (PathBuf, PathBuf) {
-    (
-        dir.join(format!("{run_id}.request.json")),
-        dir.join(format!("{run_id}.answer.json")),
-    )
-}
+/// Asks the person at this terminal.
+pub struct TerminalApprover;
 
 #[async_trait]
-impl Approver for RunApprover {
+impl Approver for TerminalApprover {
     async fn ask(&self, request: &ApprovalRequest) -> ApprovalAnswer {
-        match self {
-            RunApprover::Preset(answer) => answer.to_answer(),
-            RunApprover::Terminal => ask_terminal(request.reason.clone()).await,
-            RunApprover::Mailbox { dir, timeout } => wait_for_answer(dir, request, *timeout).await,
-        }
+        ask_terminal(request.reason.clone()).await
     }
 }
 
@@ -106,49 +53,14 @@ async fn ask_terminal(reason: String) -> ApprovalAnswer {
     .await;
     match asked.ok().flatten() {
         Some(line) if matches!(line.trim(), "y" | "Y" | "yes") => ApprovalAnswer::Approved {
-            approver: crate::state::current_user(),
+            approver: current_user(),
         },
         Some(_) => ApprovalAnswer::Refused {
-            by: crate::state::current_user(),
+            by: current_user(),
             reason: None,
         },
         None => ApprovalAnswer::Unanswered,
     }
-}
-
-async fn wait_for_answer(
-    dir: &Path,
-    request: &ApprovalRequest,
-    timeout: Duration,
-) -> ApprovalAnswer {
-    let (request_path, answer_path) = mailbox(dir, request.run_id.as_str());
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
-        std::fs::write(
-            &request_path,
-            serde_json::to_vec_pretty(request).unwrap_or_default(),
-        )
-    });
-    if written.is_err() {
-        return ApprovalAnswer::Unanswered;
-    }
-    eprintln!(
-        "approval needed: {}\n  approve: plugctl approve {id}\n  refuse:  plugctl reject {id}",
-        request.reason,
-        id = request.run_id
-    );
-    let deadline = tokio::time::Instant::now() + timeout;
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(text) = std::fs::read_to_string(&answer_path) {
-            let _ = std::fs::remove_file(&answer_path);
-            let _ = std::fs::remove_file(&request_path);
-            return serde_json::from_str::<AnswerFile>(&text)
-                .map(|a| a.to_answer())
-                .unwrap_or(ApprovalAnswer::Unanswered);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let _ = std::fs::remove_file(&request_path);
-    ApprovalAnswer::Unanswered
 }
 
 /// Asks the operator on a terminal; nobody can answer otherwise.

@@ -1,8 +1,17 @@
-//! The command-line grammar.
+//! The command-line grammar: every command's arguments, and their
+//! translation into what the libraries take. Commands never parse text.
+
+mod installed;
+pub mod run;
+pub mod store;
+pub mod telemetry;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use plug_core::Actor;
+
+pub use installed::resolve_installed_names;
 
 /// Run agent plugins against AWS with permission checks, approvals and an audit trail.
 #[derive(Debug, Parser)]
@@ -19,17 +28,17 @@ const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings (validation errors, 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a skill: permission gate, hooks, steps, journal, audit log.
-    Run(crate::cli_run::RunArgs),
+    Run(run::RunArgs),
     /// Show what `run` would do (steps, IAM decisions, hooks, approvals) without doing it.
-    Plan(crate::cli_run::RunArgs),
+    Plan(run::RunArgs),
     /// Continue an interrupted or failed run after its last completed step.
-    Resume(crate::cli_run::ResumeArgs),
+    Resume(run::ResumeArgs),
     /// List runs and their states.
-    Runs(crate::cli_run::RunsArgs),
+    Runs(run::RunsArgs),
     /// Approve a run that waits for a human.
-    Approve(crate::cli_run::AnswerArgs),
+    Approve(run::AnswerArgs),
     /// Refuse a run that waits for a human.
-    Reject(crate::cli_run::AnswerArgs),
+    Reject(run::AnswerArgs),
     /// Check plugins: manifest, skill files, paths, placeholders. Reports every finding.
     Validate {
         /// Plugin folders or manifest files.
@@ -80,8 +89,8 @@ pub enum Command {
         #[arg(long, requires = "role")]
         region: Option<String>,
         /// Who acts: sets `aws:PrincipalTag/ActorType`.
-        #[arg(long, default_value = "agent", value_parser = ["agent", "human"])]
-        actor: String,
+        #[arg(long, default_value = "agent")]
+        actor: Actor,
         /// A condition key for the request context, `key=value` (repeatable).
         #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         context: Vec<(String, String)>,
@@ -105,38 +114,38 @@ pub enum Command {
     Mcp {
         /// What to do with MCP.
         #[command(subcommand)]
-        command: crate::commands::mcp::McpCommand,
+        command: McpCommand,
     },
     /// Telemetry: `telemetry flush` delivers spooled CloudWatch data, `telemetry alarms` creates the recommended alarms.
     Telemetry {
         /// What to do.
         #[command(subcommand)]
-        command: crate::commands::telemetry::TelemetryCommand,
+        command: telemetry::TelemetryCommand,
     },
     /// Read the audit log: every run, or one run's timeline (`--cloudtrail` merges CloudTrail's events).
-    Audit(crate::commands::audit::AuditArgs),
+    Audit(telemetry::AuditArgs),
     /// Serve plugins' skills as MCP tools (stdio, or Streamable HTTP on loopback with `--http`).
-    Serve(crate::commands::serve::ServeArgs),
+    Serve(run::ServeArgs),
     /// Install a plugin from a folder, a git URL (`URL#REF`) or `name@marketplace`
     /// into the store (`$PLUGCTL_HOME`, else the XDG data folder); commands then take its name.
-    Install(crate::commands::store::InstallArgs),
+    Install(store::InstallArgs),
     /// List installed plugins with their version, source and sha256.
-    List(crate::commands::store::ListArgs),
+    List(store::ListArgs),
     /// Fetch installed plugins' sources again and reinstall them.
-    Update(crate::commands::store::UpdateArgs),
+    Update(store::UpdateArgs),
     /// Remove an installed plugin.
-    Remove(crate::commands::store::RemoveArgs),
+    Remove(store::RemoveArgs),
     /// Marketplaces to install from: `marketplace add`, `marketplace list`.
     Marketplace {
         /// What to do with marketplaces.
         #[command(subcommand)]
-        command: crate::commands::store::MarketplaceCommand,
+        command: store::MarketplaceCommand,
     },
     /// An installed plugin's user configuration: `config set <plugin> NAME=VALUE...`.
     Config {
         /// What to do with it.
         #[command(subcommand)]
-        command: crate::commands::store::ConfigCommand,
+        command: store::ConfigCommand,
     },
 }
 
@@ -163,8 +172,8 @@ pub enum AwsCommand {
         #[arg(long, value_name = "ARN")]
         role_arn: Option<String>,
         /// Who acts: the `ActorType` session tag of the assumed role.
-        #[arg(long, default_value = "agent", value_parser = ["agent", "human"], requires = "role_arn")]
-        actor: String,
+        #[arg(long, default_value = "agent", requires = "role_arn")]
+        actor: Actor,
         /// The operator, as the session's `SourceIdentity`.
         #[arg(long, requires = "role_arn")]
         source_identity: Option<String>,
@@ -233,6 +242,43 @@ pub enum HooksCommand {
     },
 }
 
+/// `plugctl mcp` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// List every tool of one of the plugin's MCP servers (all pages).
+    Tools {
+        /// A plugin folder or manifest file.
+        plugin: PathBuf,
+        /// The server's name in the manifest.
+        server: String,
+        /// An operator configuration value, `name=value` (repeatable); see plug-mcp's `spec` for `SERVER.*` keys.
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+        set: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+    /// Call one tool and print its answer. Exit 1 when the tool reports an error
+    /// or the server fails, 2 on a bad call or missing configuration.
+    Call {
+        /// A plugin folder or manifest file.
+        plugin: PathBuf,
+        /// The server's name in the manifest.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The arguments as a JSON object.
+        #[arg(long = "args", value_name = "JSON", default_value = "{}")]
+        arguments: String,
+        /// An operator configuration value, `name=value` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+        set: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Human)]
+        output: Output,
+    },
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -242,7 +288,8 @@ pub enum Output {
     Json,
 }
 
-pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
+/// Reads `NAME=VALUE`.
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("`{text}` is not NAME=VALUE")),

@@ -20,7 +20,7 @@ use plug_telemetry::Redactor;
 
 /// Why a plugin's settings cannot be assembled.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SettingsError {
+pub enum SettingsError {
     /// The store refused (a tampered tree, an unreadable lock or secrets file).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -39,7 +39,7 @@ pub(crate) enum SettingsError {
 }
 
 /// A plugin's user configuration and data folder, ready for its hooks and servers.
-pub(crate) struct PluginSettings {
+pub struct PluginSettings {
     /// Every value by key (defaults, stored, `--set`).
     values: BTreeMap<String, String>,
     /// Keys whose value is a sensitive one stored at install.
@@ -54,7 +54,7 @@ pub(crate) struct PluginSettings {
 
 impl PluginSettings {
     /// The settings of `plugin` with the command's `set` values.
-    pub(crate) fn load(plugin: &Plugin, set: &[(String, String)]) -> Result<Self, SettingsError> {
+    pub fn load(plugin: &Plugin, set: &[(String, String)]) -> Result<Self, SettingsError> {
         let Some(manifest) = &plugin.manifest else {
             return Ok(PluginSettings::empty());
         };
@@ -95,7 +95,7 @@ impl PluginSettings {
     }
 
     /// Settings with nothing in them (a plugin without a manifest).
-    pub(crate) fn empty() -> Self {
+    pub fn empty() -> Self {
         PluginSettings {
             values: BTreeMap::new(),
             stored_secrets: BTreeSet::new(),
@@ -107,25 +107,25 @@ impl PluginSettings {
 
     /// The values a run may record in its journal: all but the sensitive
     /// ones stored at install (the store gives them again on resume).
-    pub(crate) fn journal_values(&self) -> BTreeMap<String, String> {
+    pub fn journal_values(&self) -> BTreeMap<String, String> {
         let mut values = self.values.clone();
         values.retain(|k, _| !self.stored_secrets.contains(k));
         values
     }
 
     /// The installed plugin's data folder.
-    pub(crate) fn data_dir(&self) -> Option<&std::path::Path> {
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
         self.data_dir.as_deref()
     }
 
     /// The values of sensitive keys, for the audit log's redactor.
-    pub(crate) fn secrets(&self) -> &[String] {
+    pub fn secrets(&self) -> &[String] {
         &self.secrets
     }
 
     /// The hook host's configuration: the declared values as plugin options
     /// and the data folder.
-    pub(crate) fn host_config(&self) -> HostConfig {
+    pub fn host_config(&self) -> HostConfig {
         let options = self
             .values
             .iter()
@@ -140,12 +140,12 @@ impl PluginSettings {
     }
 
     /// The plugin's MCP servers with these values and data folder.
-    pub(crate) fn registry(&self, plugin: &Plugin) -> plug_mcp::Registry {
+    pub fn registry(&self, plugin: &Plugin) -> plug_mcp::Registry {
         plug_mcp::Registry::from_plugin_with_data(plugin, &self.values, self.data_dir())
     }
 
     /// `text` with every sensitive value replaced, for anything printed.
-    pub(crate) fn redact(&self, text: &str) -> String {
+    pub fn redact(&self, text: &str) -> String {
         let mut redactor = Redactor::new();
         for secret in &self.secrets {
             redactor.add_secret(secret);

@@ -1,6 +1,5 @@
-//! The operator's configuration file. Precedence, highest first: flags, then
-//! environment variables (`PLUGCTL_ROLE_ARN`, `AWS_REGION`, ...), then this
-//! file, then built-in defaults.
+//! The operator's configuration file: the lowest layer of
+//! [`RunSettings`](crate::RunSettings) before built-in defaults.
 //!
 //! The file is YAML, found at `--config FILE`, else `$PLUGCTL_CONFIG`, else
 //! `$XDG_CONFIG_HOME/plugctl/config.yaml` (or `~/.config/plugctl/config.yaml`)
@@ -26,19 +25,30 @@ use std::path::{Path, PathBuf};
 
 use plug_manifest::yaml::{self, Node};
 
-use crate::cli_run::{IdentityArgs, RunArgs};
-
 /// What the configuration file may set.
 #[derive(Debug, Default, PartialEq)]
-pub struct Config {
-    role_arn: Option<String>,
-    region: Option<String>,
-    profile: Option<String>,
-    operator: Option<String>,
-    policies: Vec<PathBuf>,
-    set: BTreeMap<String, String>,
-    telemetry: Option<TelemetrySettings>,
+pub struct ConfigFile {
+    /// The role runs assume.
+    pub role_arn: Option<String>,
+    /// The AWS region.
+    pub region: Option<String>,
+    /// The AWS profile.
+    pub profile: Option<String>,
+    /// The operator (`SourceIdentity`).
+    pub operator: Option<String>,
+    /// Identity policy files for the permission gate.
+    pub policies: Vec<PathBuf>,
+    /// Plugin configuration values.
+    pub set: BTreeMap<String, String>,
+    /// The `telemetry:` section.
+    pub telemetry: Option<TelemetrySettings>,
 }
+
+/// Why the configuration file cannot be used; the message names the file,
+/// and the line and column where it can.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
 
 const FIELDS: &[&str] = &[
     "role_arn",
@@ -75,29 +85,6 @@ impl Default for TelemetrySettings {
             target: plug_telemetry::CloudWatchConfig::default(),
         }
     }
-}
-
-/// The settings of the configuration file `apply_config` loaded, for the
-/// parts of plugctl that outlive a single command's arguments (telemetry).
-static LOADED_TELEMETRY: std::sync::OnceLock<TelemetrySettings> = std::sync::OnceLock::new();
-
-/// The telemetry settings: environment over the loaded file over defaults.
-pub fn telemetry() -> TelemetrySettings {
-    let mut settings = LOADED_TELEMETRY.get().cloned().unwrap_or_default();
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(mode) = env("PLUGCTL_TELEMETRY") {
-        settings.cloudwatch = mode != "local" && mode != "off";
-    }
-    if let Some(url) = env("PLUGCTL_TELEMETRY_ENDPOINT_URL") {
-        settings.target.endpoint_url = Some(url);
-    }
-    if let Some(namespace) = env("PLUGCTL_METRICS_NAMESPACE") {
-        settings.target.namespace = namespace;
-    }
-    if let Some(group) = env("PLUGCTL_LOG_GROUP") {
-        settings.target.log_group = group;
-    }
-    settings
 }
 
 fn load_telemetry(value: &Node, at: &dyn Fn(&Node) -> String) -> Result<TelemetrySettings, String> {
@@ -158,7 +145,11 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Reads and checks the file; errors name the file, line and column.
-pub fn load(path: &Path) -> Result<Config, String> {
+pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+    read(path).map_err(ConfigError)
+}
+
+fn read(path: &Path) -> Result<ConfigFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = plug_manifest::SourceFile::new(path, text.as_str());
     let at = |node: &Node| {
@@ -170,7 +161,7 @@ pub fn load(path: &Path) -> Result<Config, String> {
     let Some(entries) = doc.as_map() else {
         return Err(format!("{}: expected a mapping of settings", at(&doc)));
     };
-    let mut config = Config::default();
+    let mut config = ConfigFile::default();
     for (key, value) in entries {
         let name = key.as_str().unwrap_or_default();
         let text = || {
@@ -219,36 +210,6 @@ pub fn load(path: &Path) -> Result<Config, String> {
     Ok(config)
 }
 
-impl Config {
-    /// Fills what flags and environment left unset.
-    pub fn apply(self, args: &mut RunArgs) {
-        self.apply_identity(&mut args.identity);
-        if let Some(telemetry) = self.telemetry.clone() {
-            // The first configuration loaded wins; one process runs one configuration.
-            let _ = LOADED_TELEMETRY.set(telemetry);
-        }
-        if args.policies.is_empty() {
-            args.policies = self.policies;
-        }
-        let given: Vec<String> = args.set.iter().map(|(k, _)| k.clone()).collect();
-        let defaults = self.set.into_iter().filter(|(k, _)| !given.contains(k));
-        args.set.splice(0..0, defaults);
-    }
-
-    fn apply_identity(&self, identity: &mut IdentityArgs) {
-        for (slot, value) in [
-            (&mut identity.role_arn, &self.role_arn),
-            (&mut identity.region, &self.region),
-            (&mut identity.profile, &self.profile),
-            (&mut identity.operator, &self.operator),
-        ] {
-            if slot.is_none() {
-                slot.clone_from(value);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,7 +233,7 @@ mod tests {
         std::fs::write(&path, "region: x\nrole_rn: y\n").expect("write");
         let error = load(&path).expect_err("unknown setting");
         assert!(
-            error.contains("config.yaml:2:1") && error.contains("role_arn"),
+            error.0.contains("config.yaml:2:1") && error.0.contains("role_arn"),
             "{error}"
         );
     }

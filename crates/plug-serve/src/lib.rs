@@ -1,10 +1,13 @@
-//! `plugctl serve`: the skills of named plugins as MCP tools, so that a
-//! coding agent (Claude Code, Cursor, Codex) runs them through plugctl's
-//! permission gate, approvals, journal and audit log, as `ActorType=agent`.
+//! `plug-serve`: the MCP server of `plugctl serve`. The skills of named
+//! plugins become MCP tools, so that a coding agent (Claude Code, Cursor,
+//! Codex) runs them through plugctl's permission gate, approvals, journal
+//! and audit log, as `ActorType=agent`. Every call is a run of
+//! [`plug_runtime::Runtime`], with the call's JSON arguments as its params.
 //!
 //! Start at [`PlugServer`]: `tools/list` comes from [`tools::Catalog`],
 //! `tools/call` runs through [`run::call`]. Transports: stdio ([`serve_stdio`])
 //! and Streamable HTTP on loopback behind a bearer token ([`http::serve_http`]).
+//! [`serve`] is the whole of `plugctl serve`.
 
 mod approval;
 pub mod http;
@@ -13,10 +16,11 @@ mod run;
 pub mod tools;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plug_core::ports::PermissionChecker;
+use plug_runtime::Runtime;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig,
@@ -26,7 +30,6 @@ use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli_run::RunArgs;
 use tools::Catalog;
 
 /// How long shutdown waits for runs to reach a step boundary and finish.
@@ -35,9 +38,17 @@ const DRAIN_GRACE: Duration = Duration::from_secs(60);
 /// Why `plugctl serve` could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// A plugin could not be loaded, or does not validate.
+    /// A plugin could not be loaded.
     #[error("{0}")]
     Plugin(String),
+    /// A plugin does not validate (its findings are kept for the front end to show).
+    #[error("{} does not validate; fix it first (plugctl validate)", path.display())]
+    Invalid {
+        /// The plugin as given.
+        path: PathBuf,
+        /// Its findings.
+        findings: Vec<plug_manifest::Finding>,
+    },
     /// Two skills would be the same tool.
     #[error("two skills would both be the tool `{0}`")]
     DuplicateTool(String),
@@ -63,13 +74,11 @@ pub enum ServeError {
     Runtime(std::io::Error),
 }
 
-/// What every call shares: the tools, the run settings, the permission
-/// checker, and the bookkeeping that lets shutdown wait for runs.
+/// What every call shares: the tools, the runtime (settings and permission
+/// checker), and the bookkeeping that lets shutdown wait for runs.
 pub struct Served {
     catalog: Catalog,
-    /// `plugctl run`'s arguments minus plugin, skill and params.
-    template: RunArgs,
-    checker: Option<Arc<dyn PermissionChecker>>,
+    runtime: Runtime,
     /// Each run holds a read guard; shutdown takes the write lock.
     runs: Arc<RwLock<()>>,
     shutdown: CancellationToken,
@@ -77,15 +86,10 @@ pub struct Served {
 
 impl Served {
     /// The shared state of a server.
-    pub fn new(
-        catalog: Catalog,
-        template: RunArgs,
-        checker: Option<Arc<dyn PermissionChecker>>,
-    ) -> Arc<Served> {
+    pub fn new(catalog: Catalog, runtime: Runtime) -> Arc<Served> {
         Arc::new(Served {
             catalog,
-            template,
-            checker,
+            runtime,
             runs: Arc::new(RwLock::new(())),
             shutdown: CancellationToken::new(),
         })
@@ -164,4 +168,41 @@ pub async fn serve_stdio(served: Arc<Served>) -> Result<(), ServeError> {
     let _ = running.waiting().await;
     served.drain(DRAIN_GRACE).await;
     Ok(())
+}
+
+/// How `plugctl serve` listens.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Plugin folders or manifest files.
+    pub plugins: Vec<PathBuf>,
+    /// Streamable HTTP on this loopback address instead of stdio.
+    pub http: Option<SocketAddr>,
+    /// The bearer token's file (HTTP only).
+    pub token_file: Option<PathBuf>,
+}
+
+/// Serves `options.plugins` until the client goes away (stdio) or Ctrl-C (HTTP).
+pub fn serve(runtime: Runtime, options: &ServeOptions) -> Result<(), ServeError> {
+    let catalog = Catalog::load(&options.plugins)?;
+    let state = runtime.settings().state.clone();
+    let tokio = tokio::runtime::Runtime::new().map_err(ServeError::Runtime)?;
+    let served = Served::new(catalog, runtime);
+    let result = tokio.block_on(async {
+        match options.http {
+            Some(addr) => {
+                let token = http::BearerToken::obtain(options.token_file.as_deref(), &state)?;
+                let shutdown = served.shutdown().clone();
+                tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        shutdown.cancel();
+                    }
+                });
+                http::serve_http(served, addr, token).await
+            }
+            None => serve_stdio(served).await,
+        }
+    });
+    // A blocking stdin read cannot be cancelled; do not wait for it.
+    tokio.shutdown_timeout(Duration::from_secs(1));
+    result
 }

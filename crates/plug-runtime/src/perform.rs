@@ -1,0 +1,294 @@
+//! [`Runtime`]: the one assembly of a governed run. It holds the resolved
+//! settings and the permission checker, prepares and plans runs, and
+//! performs them: telemetry started, the real ports built (AWS sessions
+//! for the run's actor, MCP servers, hooks, commands) and the interpreter
+//! driven. Front ends add only what differs between them ([`RunHost`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use plug_core::RunId;
+use plug_core::ports::{
+    Approver, AwsSessions, CommandRunner, HookHost, PermissionChecker, Prompter, TelemetrySink,
+    ToolCaller,
+};
+use plug_skill::journal::{Entry, JournalError, Resume, from_tagged};
+use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunReport};
+
+use crate::policies::{LoadedPolicies, PolicyError, PolicyFinding};
+use crate::prepare::{ParamValue, PrepareError, Prepared, RunInput, prepare};
+use crate::settings::RunSettings;
+use crate::telemetry::{TelemetryError, start_for_run};
+
+/// Wraps the audit log in whatever shows a run's progress (a terminal
+/// display, MCP progress notifications).
+pub type Observe = Box<dyn FnOnce(Arc<dyn TelemetrySink>) -> Arc<dyn TelemetrySink> + Send>;
+
+/// What differs between the front ends that run skills (`plugctl run` and
+/// `resume` on a terminal, `plugctl serve` for an MCP client): who answers
+/// approvals and prompts, who watches the events, and what stops the run.
+pub struct RunHost {
+    /// Answers approval gates.
+    pub approver: Arc<dyn Approver>,
+    /// Answers `prompt` steps.
+    pub prompter: Arc<dyn Prompter>,
+    /// Sees every event on its way to the audit log.
+    pub observe: Observe,
+    /// Flips to `true` to stop the run at the next step boundary.
+    pub interrupt: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The ports that reach outside the process, built for one run.
+pub struct WorldPorts {
+    /// AWS sessions per actor.
+    pub aws: Arc<dyn AwsSessions>,
+    /// MCP tools.
+    pub tools: Arc<dyn ToolCaller>,
+    /// Lifecycle hooks.
+    pub hooks: Arc<dyn HookHost>,
+    /// Commands.
+    pub commands: Arc<dyn CommandRunner>,
+    /// The MCP servers to stop once the run ends.
+    pub servers: Option<Arc<plug_mcp::Registry>>,
+}
+
+/// Builds a run's outside-world ports. [`RealWorld`] is the one every front
+/// end uses; tests put in-memory ports in its place.
+#[async_trait]
+pub trait World: Send + Sync {
+    /// The ports of `prepared`, acting as `identity`, with hook events to `telemetry`.
+    fn ports(
+        &self,
+        prepared: &Prepared,
+        identity: plug_aws::IdentityConfig,
+        telemetry: Arc<dyn TelemetrySink>,
+    ) -> Result<WorldPorts, RuntimeError>;
+}
+
+/// The real ports: STS sessions, the plugin's MCP servers, isolated hook
+/// processes and commands.
+pub struct RealWorld;
+
+#[async_trait]
+impl World for RealWorld {
+    fn ports(
+        &self,
+        prepared: &Prepared,
+        identity: plug_aws::IdentityConfig,
+        telemetry: Arc<dyn TelemetrySink>,
+    ) -> Result<WorldPorts, RuntimeError> {
+        let Prepared {
+            plugin, settings, ..
+        } = prepared;
+        let hooks = plug_hooks::ProcessHookHost::for_plugin(plugin, settings.host_config())
+            .map_err(|e| RuntimeError::Hooks(settings.redact(&e.to_string())))?
+            .with_telemetry(telemetry);
+        let servers = Arc::new(settings.registry(plugin));
+        Ok(WorldPorts {
+            aws: Arc::new(plug_aws::RunSessions::new(identity)),
+            tools: servers.clone(),
+            hooks: Arc::new(hooks),
+            commands: Arc::new(plug_skill::command::ProcessRunner),
+            servers: Some(servers),
+        })
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The policies cannot be used.
+    #[error(transparent)]
+    Policies(#[from] PolicyError),
+    /// The run cannot be prepared.
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// The journal cannot be created or read.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The journal has no start entry to resume from.
+    #[error("the run's journal has no start entry")]
+    NoStart,
+    /// Telemetry could not start.
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+    /// The hook host could not be set up (sensitive values redacted).
+    #[error("{0}")]
+    Hooks(String),
+}
+
+/// A run found in its journal, ready to go on.
+pub struct Resumption {
+    /// The journal, open for appending.
+    pub journal: Journal,
+    /// What the run was started with.
+    pub input: RunInput,
+    /// The steps already done.
+    pub resume: Resume,
+    /// Whether it already succeeded (nothing to do).
+    pub succeeded: bool,
+}
+
+/// The governed run, assembled once for every front end.
+pub struct Runtime {
+    settings: RunSettings,
+    checker: Option<Arc<dyn PermissionChecker>>,
+    world: Arc<dyn World>,
+}
+
+impl Runtime {
+    /// A runtime with `settings`; the policies are read once, here. Returns
+    /// the policies' warnings with it.
+    pub fn new(settings: RunSettings) -> Result<(Runtime, Vec<PolicyFinding>), RuntimeError> {
+        let (checker, warnings) = if settings.policies.is_empty() {
+            (None, Vec::new())
+        } else {
+            let loaded = LoadedPolicies::from_files(&settings.policies, None)?;
+            let checker: Arc<dyn PermissionChecker> = Arc::new(loaded.set);
+            (Some(checker), loaded.warnings)
+        };
+        let runtime = Runtime {
+            settings,
+            checker,
+            world: Arc::new(RealWorld),
+        };
+        Ok((runtime, warnings))
+    }
+
+    /// The same runtime building its outside-world ports with `world`.
+    pub fn with_world(mut self, world: Arc<dyn World>) -> Runtime {
+        self.world = world;
+        self
+    }
+
+    /// The resolved settings.
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    /// The permission checker (`None` when no policies are configured).
+    pub fn checker(&self) -> Option<&dyn PermissionChecker> {
+        self.checker.as_deref()
+    }
+
+    /// Loads and checks a run (see [`prepare`]).
+    pub fn prepare(&self, input: RunInput, run_id: RunId) -> Result<Prepared, PrepareError> {
+        prepare(&self.settings, input, run_id)
+    }
+
+    /// What the run would do: steps, IAM decisions, hooks, approvals.
+    pub fn plan(&self, prepared: &Prepared) -> plug_skill::plan::Plan {
+        let hooks = prepared
+            .plugin
+            .manifest
+            .as_ref()
+            .map(|m| m.hooks.clone())
+            .unwrap_or_default();
+        plug_skill::plan::plan(&prepared.request, &hooks, self.checker())
+    }
+
+    /// A new journal for `run_id` in the state folder.
+    pub fn create_journal(&self, run_id: &RunId) -> Result<Journal, JournalError> {
+        Journal::create(self.settings.state.root(), run_id)
+    }
+
+    /// Reopens `run_id`'s journal: what it was started with and what is done.
+    /// `params` are given again (sensitive ones are never journaled).
+    pub fn reopen(
+        &self,
+        run_id: &RunId,
+        params: BTreeMap<String, ParamValue>,
+    ) -> Result<Resumption, RuntimeError> {
+        let (journal, entries) = Journal::reopen(self.settings.state.root(), run_id)?;
+        let Some(Entry::Started {
+            plugin_root,
+            skill,
+            actor,
+            params: journaled,
+            config,
+            workdir,
+            ..
+        }) = entries.first().cloned()
+        else {
+            return Err(RuntimeError::NoStart);
+        };
+        let succeeded =
+            matches!(entries.last(), Some(Entry::Finished { state, .. }) if state == "succeeded");
+        let mut all: BTreeMap<String, ParamValue> = journaled
+            .iter()
+            .map(|(k, v)| (k.clone(), ParamValue::Typed(from_tagged(v))))
+            .collect();
+        all.extend(params);
+        let input = RunInput {
+            plugin: plugin_root,
+            skill,
+            params: all,
+            actor,
+            workdir: Some(workdir),
+            set: config.into_iter().collect(),
+        };
+        Ok(Resumption {
+            journal,
+            input,
+            resume: Resume::from_entries(&entries),
+            succeeded,
+        })
+    }
+
+    /// Runs a prepared skill: telemetry started, the ports built for the
+    /// run's identity, the interpreter driven. `Err` means the run could not
+    /// start; how it ended otherwise is in the report.
+    pub async fn perform(
+        &self,
+        prepared: Prepared,
+        journal: &mut Journal,
+        resume: Option<Resume>,
+        host: RunHost,
+    ) -> Result<RunReport, RuntimeError> {
+        let request = &prepared.request;
+        let mut secrets: Vec<String> = request
+            .sensitive
+            .iter()
+            .filter_map(|name| request.params.get(name)?.as_str().map(str::to_owned))
+            .collect();
+        secrets.extend(prepared.settings.secrets().iter().cloned());
+        let telemetry = start_for_run(&self.settings, &secrets).await?;
+        let identity = self
+            .settings
+            .identity
+            .run_config(&request.run_id, request.actor);
+        let world = self.world.ports(&prepared, identity, telemetry.clone())?;
+        let ports = Ports {
+            aws: world.aws,
+            tools: world.tools,
+            hooks: world.hooks,
+            telemetry: (host.observe)(telemetry.clone() as Arc<dyn TelemetrySink>),
+            commands: world.commands,
+            approver: host.approver,
+            prompter: host.prompter,
+            permissions: self.checker.clone(),
+        };
+        let options = RunOptions {
+            command_env: command_env(),
+            interrupt: Some(host.interrupt),
+            ..RunOptions::default()
+        };
+        let report = Interpreter::new(ports, options)
+            .run(&prepared.request, journal, resume)
+            .await;
+        if let Some(servers) = world.servers {
+            servers.shutdown().await;
+        }
+        Ok(report)
+    }
+}
+
+/// What commands may see of plugctl's own environment: enough to find
+/// programs and speak the locale; never credentials.
+fn command_env() -> BTreeMap<String, String> {
+    ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+        .collect()
+}
