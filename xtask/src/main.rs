@@ -12,6 +12,7 @@ mod mcp_conformance;
 mod npm;
 mod python;
 mod run;
+mod thin_binary;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,7 +33,7 @@ commands:
   mcp-conformance [--suite NAME | --scenario NAME]
            the official MCP conformance suite (client mode, core suite by default)
            against plug-mcp; installs it and Node.js 22 into target/mcp-conformance
-  lint     formatting and clippy only
+  lint     formatting, clippy, and the thin-binary check (plugctl's size and imports)
   localstack
            start LocalStack on a free 127.0.0.1 port and keep it up until Ctrl-C
   update-aws-models [--botocore VERSION]
@@ -80,6 +81,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn lint() -> Result<(), String> {
+    thin_binary::check(&workspace_root())?;
     run::cargo(&["fmt", "--all", "--", "--check"])?;
     run::cargo(&[
         "clippy",

@@ -350,3 +350,29 @@ fn tail_start(line: &str, raw: &RawInput<'_>) -> Option<usize> {
     let request_end = offset(raw.request)? + raw.request.get().len();
     (request_end <= open && before[..open].trim_end().ends_with(',')).then_some(open)
 }
+
+/// Evaluates JSON Lines of requests: one output line per non-blank input
+/// line, in order. Returns whether every line was evaluated.
+pub fn evaluate_lines(
+    mut reader: impl std::io::BufRead,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<bool> {
+    let mut batch = Batch::new();
+    let mut line = String::new();
+    let mut all_ok = true;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = batch.evaluate_line(&line);
+        all_ok &= result.is_ok();
+        out.write_all(output_line(&result).as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(all_ok)
+}

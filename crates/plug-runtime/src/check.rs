@@ -44,6 +44,36 @@ pub struct CheckRow {
     pub verdict: PermissionVerdict,
 }
 
+impl CheckRow {
+    /// The deciding statement, or for an implicit deny the layers that did not allow.
+    pub fn because(&self) -> String {
+        let v = &self.verdict;
+        match v.statements.first() {
+            Some(s) => {
+                let sid = s
+                    .sid
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                format!("{} statement {}{sid}: {}", s.policy, s.index, s.effect)
+            }
+            None => {
+                let layers: Vec<String> = v
+                    .blocked_by
+                    .iter()
+                    .map(|l| {
+                        serde_json::to_value(l)
+                            .ok()
+                            .and_then(|j| j.as_str().map(String::from))
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                format!("no statement allows it (blocked by: {})", layers.join(", "))
+            }
+        }
+    }
+}
+
 /// Why a check could not decide.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {

@@ -19,8 +19,10 @@
 
 pub mod actions;
 pub mod approval;
+pub mod aws_call;
 pub mod check;
 pub mod config_file;
+pub mod hooks;
 pub mod lint;
 pub mod perform;
 pub mod plugin_settings;

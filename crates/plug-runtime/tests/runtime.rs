@@ -64,6 +64,23 @@ const MANIFEST: &str = "plugin:
       required_permissions: [lambda:DeleteFunction]
     - name: two-calls
       path: ./skills/two-calls.yaml
+    - name: create-function
+      path: ./skills/create-function.yaml
+      required_permissions: [lambda:CreateFunction]
+";
+
+const CREATE: &str = "skill:
+  name: create-function
+  description: Creates a function that runs as a role
+  steps:
+    - name: create
+      action: aws_api
+      service: lambda
+      method: create_function
+      params:
+        FunctionName: f
+        Role: arn:aws:iam::111122223333:role/runner
+        Code: {ZipFile: abc}
 ";
 
 const DELETE: &str = "skill:
@@ -110,6 +127,7 @@ impl Fixture {
             ("plugin.yaml", MANIFEST),
             ("skills/delete-function.yaml", DELETE),
             ("skills/two-calls.yaml", TWO_CALLS),
+            ("skills/create-function.yaml", CREATE),
         ] {
             std::fs::write(dir.path().join(path), text).expect("write");
         }
@@ -384,4 +402,30 @@ fn typed_params_must_have_their_declared_type() {
         refused.as_deref(),
         Some("skill delete-function needs: --param function_name=...")
     );
+}
+
+/// A call that hands a role to a service needs `iam:PassRole`, declared or
+/// not: a policy that allows only the declared action stops the run.
+#[tokio::test]
+async fn passing_a_role_needs_pass_role_at_the_gate() {
+    let fixture = Fixture::new();
+    let policy = fixture.dir.path().join("create-only.json");
+    let allow = r#"{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "lambda:CreateFunction", "Resource": "*"}]}"#;
+    std::fs::write(&policy, allow).expect("policy");
+    let runtime = fixture.runtime(vec![policy]);
+    let input = fixture.input("create-function", &[]);
+    let prepared = runtime
+        .prepare(input.clone(), RunId::new("plan").expect("id"))
+        .expect("prepares");
+    assert_eq!(
+        prepared.request.actions,
+        ["lambda:CreateFunction", "iam:PassRole"]
+    );
+    let report = perform(&runtime, input, nobody()).await;
+    match &report.outcome {
+        RunOutcome::Denied { action, .. } => assert_eq!(action, "iam:PassRole"),
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    assert!(fixture.memory.aws.operations().is_empty());
 }

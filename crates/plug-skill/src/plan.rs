@@ -221,3 +221,48 @@ fn planned_action(
         statements: verdict.map(|v| v.statements).unwrap_or_default(),
     }
 }
+
+/// The plan as people read it: steps, IAM decisions, hooks, missing params.
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, step) in self.steps.iter().enumerate() {
+            let fallback = step
+                .fallback
+                .as_ref()
+                .map(|fb| format!(" (fallback: {fb})"));
+            let (name, action, target) = (&step.name, step.action, &step.target);
+            let fallback = fallback.unwrap_or_default();
+            writeln!(f, "  {}. {name:<20} {action:<12} {target}{fallback}", i + 1)?;
+            if !step.inputs.is_null() {
+                writeln!(f, "       inputs: {}", step.inputs)?;
+            }
+        }
+        if !self.actions.is_empty() {
+            writeln!(f, "IAM actions:")?;
+        }
+        for a in &self.actions {
+            let decision = a.decision.map_or_else(
+                || "not checked (no --policy)".to_owned(),
+                |d| format!("{d:?}"),
+            );
+            let approval = if a.needs_approval {
+                " -> needs a human approval"
+            } else {
+                ""
+            };
+            writeln!(f, "  {:<32} {decision}{approval}", a.action)?;
+        }
+        for hook in &self.hooks {
+            let how = if hook.critical {
+                "critical"
+            } else {
+                "best-effort"
+            };
+            writeln!(f, "hook {} ({how})", hook.event)?;
+        }
+        if !self.missing_params.is_empty() {
+            writeln!(f, "missing params: {}", self.missing_params.join(", "))?;
+        }
+        Ok(())
+    }
+}

@@ -1,6 +1,7 @@
 //! The audit log: one JSON object per line, append-only, synced to disk at
 //! every run phase so a crash loses at most the events of the current step.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -212,6 +213,67 @@ fn read_one(path: &Path, run: Option<&str>, records: &mut Vec<Record>) -> Result
         }
     }
     Ok(())
+}
+
+/// One run, summarised from its events.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RunSummary {
+    /// The run.
+    pub run_id: String,
+    /// Its plugin.
+    pub plugin: String,
+    /// Its skill.
+    pub skill: String,
+    /// Who it started acting for.
+    pub actor: String,
+    /// When it started, in ms since the epoch.
+    pub started_ms: u64,
+    /// How it ended (`None`: no end recorded).
+    pub outcome: Option<String>,
+    /// How long it took.
+    pub duration_ms: Option<u64>,
+    /// Events recorded.
+    pub events: usize,
+    /// AWS calls made.
+    pub aws_calls: usize,
+}
+
+/// Every run in `records`, oldest first.
+pub fn summaries(records: &[Record]) -> Vec<RunSummary> {
+    let mut runs: BTreeMap<String, RunSummary> = BTreeMap::new();
+    for record in records {
+        let id = record.event.run_id.as_str().to_owned();
+        let run = runs.entry(id.clone()).or_insert_with(|| RunSummary {
+            run_id: id,
+            started_ms: record.event.at_ms,
+            ..RunSummary::default()
+        });
+        run.events += 1;
+        match &record.event.kind {
+            EventKind::RunStarted {
+                plugin,
+                skill,
+                actor,
+                ..
+            } if run.plugin.is_empty() => {
+                run.plugin.clone_from(plugin);
+                run.skill.clone_from(skill);
+                run.actor = format!("{actor:?}").to_lowercase();
+            }
+            EventKind::RunFinished {
+                outcome,
+                duration_ms,
+            } => {
+                run.outcome = Some(outcome.clone());
+                run.duration_ms = Some(*duration_ms);
+            }
+            EventKind::AwsApiCalled { .. } => run.aws_calls += 1,
+            _ => {}
+        }
+    }
+    let mut list: Vec<RunSummary> = runs.into_values().collect();
+    list.sort_by_key(|r| r.started_ms);
+    list
 }
 
 #[cfg(test)]

@@ -51,3 +51,18 @@ pub fn usage(message: &str) -> Exit {
     eprintln!("error: {message}");
     Exit::Usage
 }
+
+/// A command's result: `Err` is a failure already reported, with its code.
+pub type Outcome = Result<Exit, Exit>;
+
+/// Reports any error as a usage error (`error: ...`, exit 2).
+pub trait OrUsage<T> {
+    /// `Err(Exit::Usage)` after printing the error.
+    fn or_usage(self) -> Result<T, Exit>;
+}
+
+impl<T, E: std::fmt::Display> OrUsage<T> for Result<T, E> {
+    fn or_usage(self) -> Result<T, Exit> {
+        self.map_err(|e| usage(&e.to_string()))
+    }
+}

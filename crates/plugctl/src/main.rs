@@ -5,7 +5,10 @@
 
 mod cli;
 mod commands;
+mod diagnostics;
 mod exit;
+mod installed;
+mod setup;
 mod terminal;
 
 use clap::Parser;

@@ -279,6 +279,53 @@ async fn dry_run_plans_without_running_anything() {
     );
 }
 
+/// Arguments reach the run as the JSON the client sent, never as text parsed
+/// back: a quoted number is not an integer, and an object is not a string.
+#[tokio::test(flavor = "multi_thread")]
+async fn arguments_keep_their_json_types() {
+    let env = Env::new();
+    let client =
+        connect(&env.stdio_spec(&[&fixture("serve-basics"), &fixture("run-basics")])).await;
+    let call = |tool: &'static str, arguments: Value| {
+        let client = &client;
+        async move {
+            client
+                .call_tool(tool, &arguments, &CallOptions::default())
+                .await
+                .expect("tools/call")
+        }
+    };
+    let typed = call(
+        "serve-basics__two-steps",
+        json!({"pause": 0, "dry_run": true}),
+    )
+    .await;
+    assert!(!typed.is_error, "{:?}", typed.content);
+    let quoted = call(
+        "serve-basics__two-steps",
+        json!({"pause": "0", "dry_run": true}),
+    )
+    .await;
+    let object = call(
+        "run-basics__delete-lambda",
+        json!({"function_name": {"a": 1}, "dry_run": true}),
+    )
+    .await;
+    client.shutdown().await;
+    assert!(quoted.is_error, "a JSON string is not an integer");
+    assert!(
+        result_text(&quoted.content).contains("pause"),
+        "{:?}",
+        quoted.content
+    );
+    assert!(object.is_error, "an object is not a string");
+    assert!(
+        result_text(&object.content).contains("is not a valid string"),
+        "{:?}",
+        object.content
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_skill_is_an_error_naming_the_statement() {
     let env = Env::new();

@@ -634,3 +634,52 @@ fn a_run_exports_one_trace_with_the_steps_under_the_run_span() {
         assert_eq!(named(step)["traceId"], run["traceId"]);
     }
 }
+
+/// `telemetry flush` and `alarms` read the configuration file as `run`
+/// does (`PLUGCTL_CONFIG` here): its namespace names the alarms' metrics,
+/// and `cloudwatch: false` turns publishing off for flush too.
+#[test]
+fn telemetry_commands_follow_the_configuration_file() {
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
+    let operator = Operator::new(&endpoint);
+    let config = operator.state.path().join("config.yaml");
+    let namespace = format!("{}-from-file", operator.namespace);
+    std::fs::write(&config, format!("telemetry:\n  namespace: {namespace}\n")).expect("config");
+    let plugin = repo().join("crates/plugctl/tests/fixtures/run-basics");
+    let out = operator
+        .command(
+            &repo(),
+            &["telemetry", "alarms", &plugin.display().to_string()],
+        )
+        .env_remove("PLUGCTL_METRICS_NAMESPACE")
+        .env("PLUGCTL_CONFIG", &config)
+        .output()
+        .expect("plugctl runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("in namespace {namespace}")),
+        "{}",
+        text(&out.stdout)
+    );
+    let alarms = operator.aws(
+        "cloudwatch",
+        "describe_alarms",
+        json!({"AlarmNames": ["plugctl-run-basics-whoami-agent-latency"]}),
+    );
+    assert_eq!(alarms["MetricAlarms"][0]["Namespace"], namespace.as_str());
+
+    std::fs::write(&config, "telemetry:\n  cloudwatch: false\n").expect("config");
+    let out = operator
+        .command(&repo(), &["telemetry", "flush"])
+        .env("PLUGCTL_CONFIG", &config)
+        .output()
+        .expect("plugctl runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("publishing is off"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -1,17 +1,17 @@
 //! The command-line grammar: every command's arguments, and their
 //! translation into what the libraries take. Commands never parse text.
 
-mod installed;
 pub mod run;
 pub mod store;
 pub mod telemetry;
+mod value;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use plug_core::Actor;
 
-pub use installed::resolve_installed_names;
+pub use value::{Output, parse_key_value};
 
 /// Run agent plugins against AWS with permission checks, approvals and an audit trail.
 #[derive(Debug, Parser)]
@@ -277,21 +277,4 @@ pub enum McpCommand {
         #[arg(long, value_enum, default_value_t = Output::Human)]
         output: Output,
     },
-}
-
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    /// For people: annotated source excerpts.
-    Human,
-    /// For tools: JSON on stdout.
-    Json,
-}
-
-/// Reads `NAME=VALUE`.
-pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("`{text}` is not NAME=VALUE")),
-    }
 }

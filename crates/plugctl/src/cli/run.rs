@@ -9,7 +9,7 @@ use clap::Args;
 use plug_core::Actor;
 use plug_runtime::Flags;
 
-use super::{Output, parse_key_value};
+use super::value::{Output, parse_key_value};
 
 /// Where a command's AWS calls go and whom they are attributed to.
 #[derive(Debug, Clone, Args)]

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::{Output, parse_key_value};
+use super::value::{Output, parse_key_value};
 
 /// `plugctl install`.
 #[derive(Debug, Clone, Args)]

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::Output;
 use super::run::IdentityArgs;
+use super::value::Output;
 
 /// `plugctl telemetry` subcommands.
 #[derive(Debug, clap::Subcommand)]

@@ -1,100 +1,42 @@
 //! `plugctl audit`: the runs in the audit log, or one run's timeline,
 //! optionally merged with what CloudTrail recorded for the run's session.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-use plug_core::event::{EventKind, now_ms};
+use plug_core::event::now_ms;
 use plug_telemetry::Record;
+use plug_telemetry::audit::{RunSummary, summaries};
 use plug_telemetry::cloudtrail::{self, DELIVERY_DELAY_MS, TimelineEntry};
-use serde::Serialize;
 
 use plug_runtime::RunSettings;
 
 use crate::cli::Output;
 use crate::cli::telemetry::AuditArgs;
-use crate::exit::{Exit, usage};
-
-/// One run, summarised from its events.
-#[derive(Debug, Default, Serialize)]
-struct RunSummary {
-    run_id: String,
-    plugin: String,
-    skill: String,
-    actor: String,
-    started_ms: u64,
-    outcome: Option<String>,
-    duration_ms: Option<u64>,
-    events: usize,
-    aws_calls: usize,
-}
+use crate::exit::{Exit, OrUsage, Outcome, usage};
 
 /// Runs `plugctl audit`.
-pub fn run(args: &AuditArgs) -> Exit {
-    let settings = match super::settings(args.identity.flags()) {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
+pub fn run(args: &AuditArgs) -> Outcome {
+    let settings = crate::setup::settings(args.identity.flags())?;
     let path = settings.state.audit_log();
     let records = match plug_telemetry::read(&path, args.run.as_deref()) {
         Ok(r) => r,
         Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return usage(&e.to_string()),
+        Err(e) => return Err(usage(&e.to_string())),
     };
     let Some(run_id) = &args.run else {
         print_runs(&summaries(&records), args.output, &path);
-        return Exit::Success;
+        return Ok(Exit::Success);
     };
     if records.is_empty() {
-        return usage(&format!("no events of run {run_id} in {}", path.display()));
+        let message = format!("no events of run {run_id} in {}", path.display());
+        return Err(usage(&message));
     }
-    let trail = if args.cloudtrail {
-        match lookup(run_id, &records, &settings) {
-            Ok(events) => events,
-            Err(message) => return usage(&message),
-        }
-    } else {
-        Vec::new()
+    let trail = match args.cloudtrail {
+        true => lookup(run_id, &records, &settings).or_usage()?,
+        false => Vec::new(),
     };
     print_timeline(&cloudtrail::timeline(&records, &trail), args.output);
-    Exit::Success
-}
-
-fn summaries(records: &[Record]) -> Vec<RunSummary> {
-    let mut runs: BTreeMap<String, RunSummary> = BTreeMap::new();
-    for record in records {
-        let id = record.event.run_id.as_str().to_owned();
-        let run = runs.entry(id.clone()).or_insert_with(|| RunSummary {
-            run_id: id,
-            started_ms: record.event.at_ms,
-            ..RunSummary::default()
-        });
-        run.events += 1;
-        match &record.event.kind {
-            EventKind::RunStarted {
-                plugin,
-                skill,
-                actor,
-                ..
-            } if run.plugin.is_empty() => {
-                run.plugin.clone_from(plugin);
-                run.skill.clone_from(skill);
-                run.actor = format!("{actor:?}").to_lowercase();
-            }
-            EventKind::RunFinished {
-                outcome,
-                duration_ms,
-            } => {
-                run.outcome = Some(outcome.clone());
-                run.duration_ms = Some(*duration_ms);
-            }
-            EventKind::AwsApiCalled { .. } => run.aws_calls += 1,
-            _ => {}
-        }
-    }
-    let mut list: Vec<RunSummary> = runs.into_values().collect();
-    list.sort_by_key(|r| r.started_ms);
-    list
+    Ok(Exit::Success)
 }
 
 fn lookup(

@@ -1,21 +1,14 @@
 //! `plugctl aws call`: one AWS operation by name, for ad-hoc use and debugging.
-//!
-//! The rest of plugctl is synchronous; this command owns a tokio runtime for
-//! its one call.
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use plug_aws::AwsClient;
-use plug_aws::identity::{IdentityConfig, RoleConfig, Session};
-use plug_core::ports::{AwsCall, AwsError, AwsInvoker};
-use plug_core::{Actor, RunId, Value};
+use plug_core::Value;
+use plug_core::ports::AwsCall;
+use plug_runtime::aws_call::{CallError, CallRole};
 
 use crate::cli::AwsCommand;
-use crate::exit::Exit;
+use crate::exit::{Exit, OrUsage, Outcome, usage};
 
 /// Runs an `aws` subcommand.
-pub fn run(command: AwsCommand) -> Exit {
+pub fn run(command: AwsCommand) -> Outcome {
     let AwsCommand::Call {
         service,
         operation,
@@ -27,79 +20,43 @@ pub fn run(command: AwsCommand) -> Exit {
         source_identity,
         tags,
     } = command;
-    let params = match read_params(params.as_deref()) {
-        Ok(p) => p,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
+    let params = read_params(params.as_deref()).or_usage()?;
     // Typos and bad params fail here, before any credentials are looked up.
     let problems = plug_aws::validate_call(&service, &operation, &params);
     if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("error: {problem}");
-        }
-        return Exit::Usage;
+        problems.iter().for_each(|p| eprintln!("error: {p}"));
+        return Err(Exit::Usage);
     }
-    let params = Value::from(params);
-    let role = match role_arn
-        .map(|arn| role_config(arn, actor, source_identity, tags))
-        .transpose()
-    {
-        Ok(role) => role,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Usage;
-        }
-    };
-    let config = IdentityConfig {
-        profile,
-        region,
-        role,
-        ..IdentityConfig::default()
-    };
     let call = AwsCall {
         service,
         operation,
-        params,
+        params: Value::from(params),
         region: None,
     };
-    let runtime = match super::async_runtime() {
-        Ok(rt) => rt,
-        Err(exit) => return exit,
+    let role = role_arn.map(|role_arn| CallRole {
+        role_arn,
+        actor,
+        source_identity,
+        tags,
+    });
+    let flags = plug_runtime::Flags {
+        profile,
+        region,
+        ..plug_runtime::Flags::default()
     };
-    runtime.block_on(call_once(config, call))
-}
-
-async fn call_once(config: IdentityConfig, call: AwsCall) -> Exit {
-    let session = match Session::establish(config).await {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Findings;
-        }
-    };
-    let client = match AwsClient::new(Arc::clone(&session)) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
-    };
-    match client.call(&call).await {
-        Ok(response) => {
-            let text = serde_json::to_string_pretty(&response.output.to_json()).unwrap_or_default();
+    let settings = crate::setup::settings(flags)?;
+    let answer = crate::setup::async_runtime()?
+        .block_on(plug_runtime::aws_call::call(&settings, role, &call));
+    match answer {
+        Ok(output) => {
+            let text = serde_json::to_string_pretty(&output).unwrap_or_default();
             println!("{text}");
-            Exit::Success
+            Ok(Exit::Success)
         }
-        Err(e @ AwsError::Invalid(_)) => {
-            eprintln!("error: {e}");
-            Exit::Usage
-        }
+        Err(e @ CallError::Invalid(_)) => Err(usage(&e.to_string())),
         Err(e) => {
             eprintln!("error: {e}");
-            Exit::Findings
+            Err(Exit::Findings)
         }
     }
 }
@@ -119,27 +76,4 @@ fn read_params(params: Option<&str>) -> Result<serde_json::Value, String> {
         return Err("--params must be a JSON object".into());
     }
     Ok(json)
-}
-
-fn role_config(
-    role_arn: String,
-    actor: Actor,
-    source_identity: Option<String>,
-    tags: Vec<(String, String)>,
-) -> Result<RoleConfig, String> {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    let run_id = RunId::new(format!("call-{millis}")).map_err(|e| e.to_string())?;
-    Ok(RoleConfig {
-        role_arn,
-        actor,
-        run_id,
-        source_identity,
-        tags,
-        transitive: false,
-        duration: None,
-        external_id: None,
-    })
 }

@@ -4,15 +4,16 @@
 
 use std::fmt::Write as _;
 
-use plug_core::ports::{Decision, PermissionVerdict};
+use plug_core::ports::Decision;
 use plug_runtime::check::{CheckRequest, CheckRow, decide, load};
 
-use super::{policy_error, report_load_error, settings};
 use crate::cli::{Command, Output};
-use crate::exit::{Exit, usage};
+use crate::diagnostics::{policy_error, report_load_error};
+use crate::exit::{Exit, OrUsage, Outcome};
+use crate::setup::settings;
 
 /// Runs the check; exit 1 when any action is denied.
-pub fn run(command: Command) -> Exit {
+pub fn run(command: Command) -> Outcome {
     let Command::Check {
         plugin,
         skill,
@@ -25,50 +26,34 @@ pub fn run(command: Command) -> Exit {
         output,
     } = command
     else {
-        return Exit::Usage;
+        return Err(Exit::Usage);
     };
     let flags = plug_runtime::Flags {
         profile,
         region,
         ..plug_runtime::Flags::default()
     };
-    let settings = match settings(flags) {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
+    let settings = settings(flags)?;
     let request = CheckRequest {
         files: policies,
         role,
         actor,
         context,
     };
-    let tokio = match super::async_runtime() {
-        Ok(rt) => rt,
-        Err(exit) => return exit,
-    };
-    let (loaded, principal) = match tokio.block_on(load(&settings, &request)) {
-        Ok(loaded) => loaded,
-        Err(e) => return policy_error(&e),
-    };
+    let loaded = crate::setup::async_runtime()?.block_on(load(&settings, &request));
+    let (loaded, principal) = loaded.map_err(|e| policy_error(&e))?;
     if output == Output::Human {
         loaded.warnings.iter().for_each(|w| eprintln!("{w}"));
     }
-    let plugin = match plug_manifest::load_plugin(&plugin) {
-        Ok(p) => p,
-        Err(e) => {
-            report_load_error(&e);
-            return Exit::Usage;
-        }
-    };
-    let rows = match decide(&plugin, skill.as_deref(), &loaded.set, &principal, &request) {
-        Ok(rows) => rows,
-        Err(e) => return usage(&e.to_string()),
-    };
+    let plugin = plug_manifest::load_plugin(&plugin).map_err(|e| {
+        report_load_error(&e);
+        Exit::Usage
+    })?;
+    let rows = decide(&plugin, skill.as_deref(), &loaded.set, &principal, &request).or_usage()?;
     print_rows(&rows, output);
-    if rows.iter().all(|r| r.verdict.decision == Decision::Allow) {
-        Exit::Success
-    } else {
-        Exit::Findings
+    match rows.iter().all(|r| r.verdict.decision == Decision::Allow) {
+        true => Ok(Exit::Success),
+        false => Err(Exit::Findings),
     }
 }
 
@@ -87,7 +72,7 @@ fn print_rows(rows: &[CheckRow], output: Output) {
                 r.skill.clone(),
                 r.action.clone(),
                 format!("{:?}", r.verdict.decision),
-                explain(&r.verdict),
+                r.because(),
             ]
         })
         .collect();
@@ -113,31 +98,4 @@ fn print_rows(rows: &[CheckRow], output: Output) {
         );
     }
     print!("{out}");
-}
-
-/// The deciding statement, or for an implicit deny the layers that did not allow.
-fn explain(v: &PermissionVerdict) -> String {
-    match v.statements.first() {
-        Some(s) => {
-            let sid = s
-                .sid
-                .as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default();
-            format!("{} statement {}{sid}: {}", s.policy, s.index, s.effect)
-        }
-        None => {
-            let layers: Vec<String> = v
-                .blocked_by
-                .iter()
-                .map(|l| {
-                    serde_json::to_value(l)
-                        .ok()
-                        .and_then(|j| j.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
-                .collect();
-            format!("no statement allows it (blocked by: {})", layers.join(", "))
-        }
-    }
 }

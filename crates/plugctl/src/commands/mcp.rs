@@ -1,7 +1,5 @@
 //! `plugctl mcp`: list a plugin server's tools or call one, as a run would
 //! (same config resolution, auth, timeouts), for setup and debugging.
-//!
-//! The rest of plugctl is synchronous; this command owns a tokio runtime.
 
 use std::path::Path;
 
@@ -10,22 +8,16 @@ use plug_mcp::{CallOptions, McpError, Registry};
 use serde_json::{Value, json};
 
 use crate::cli::{McpCommand, Output};
-use crate::exit::{Exit, usage};
+use crate::exit::{Exit, OrUsage, Outcome, usage};
 use plug_runtime::PluginSettings;
 
 /// Runs an `mcp` subcommand.
-pub fn run(command: McpCommand) -> Exit {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+pub fn run(command: McpCommand) -> Outcome {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::Usage;
-        }
-    };
+        .map_err(|e| usage(&format!("cannot start the async runtime: {e}")))?;
     match command {
         McpCommand::Tools {
             plugin,
@@ -43,8 +35,8 @@ pub fn run(command: McpCommand) -> Exit {
         } => {
             let arguments: Value = match serde_json::from_str(&arguments) {
                 Ok(v @ Value::Object(_)) => v,
-                Ok(_) => return usage("--args must be a JSON object"),
-                Err(e) => return usage(&format!("--args is not JSON: {e}")),
+                Ok(_) => return Err(usage("--args must be a JSON object")),
+                Err(e) => return Err(usage(&format!("--args is not JSON: {e}"))),
             };
             runtime.block_on(call(&plugin, &server, &tool, &arguments, set, output))
         }
@@ -55,7 +47,7 @@ pub fn run(command: McpCommand) -> Exit {
 /// defaults, values stored at install, then `--set`).
 fn registry(path: &Path, set: Vec<(String, String)>) -> Result<(Registry, PluginSettings), Exit> {
     let plugin = plug_manifest::load_plugin(path).map_err(|e| {
-        super::report_load_error(&e);
+        crate::diagnostics::report_load_error(&e);
         Exit::Usage
     })?;
     if plugin.manifest.is_none() {
@@ -64,7 +56,7 @@ fn registry(path: &Path, set: Vec<(String, String)>) -> Result<(Registry, Plugin
             path.display()
         )));
     }
-    let settings = PluginSettings::load(&plugin, &set).map_err(|e| usage(&e.to_string()))?;
+    let settings = PluginSettings::load(&plugin, &set).or_usage()?;
     Ok((settings.registry(&plugin), settings))
 }
 
@@ -77,32 +69,22 @@ fn failed(error: &McpError, settings: &PluginSettings) -> Exit {
     }
 }
 
-async fn tools(path: &Path, server: &str, set: Vec<(String, String)>, output: Output) -> Exit {
-    let (registry, settings) = match registry(path, set) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
+async fn tools(path: &Path, server: &str, set: Vec<(String, String)>, output: Output) -> Outcome {
+    let (registry, settings) = registry(path, set)?;
     let listed = registry.tools(server).await;
     registry.shutdown().await;
-    let tools = match listed {
-        Ok(t) => t,
-        Err(e) => return failed(&e, &settings),
-    };
+    let tools = listed.map_err(|e| failed(&e, &settings))?;
     match output {
         Output::Json => println!("{}", json!(tools)),
         Output::Human => {
             let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(0);
             for tool in &tools {
-                let about = tool
-                    .description
-                    .as_deref()
-                    .and_then(|d| d.lines().next())
-                    .unwrap_or("");
-                println!("{:width$}  {about}", tool.name);
+                let about = tool.description.as_deref().and_then(|d| d.lines().next());
+                println!("{:width$}  {}", tool.name, about.unwrap_or(""));
             }
         }
     }
-    Exit::Success
+    Ok(Exit::Success)
 }
 
 async fn call(
@@ -112,27 +94,20 @@ async fn call(
     arguments: &Value,
     set: Vec<(String, String)>,
     output: Output,
-) -> Exit {
-    let (registry, settings) = match registry(path, set) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
+) -> Outcome {
+    let (registry, settings) = registry(path, set)?;
     let answered = registry
         .call(server, tool, arguments, &CallOptions::default())
         .await;
     registry.shutdown().await;
-    let result = match answered {
-        Ok(r) => r,
-        Err(e) => return failed(&e, &settings),
-    };
+    let result = answered.map_err(|e| failed(&e, &settings))?;
     match output {
         Output::Json => println!("{}", answer_json(&result)),
         Output::Human => print_answer(&result),
     }
-    if result.is_error {
-        Exit::Findings
-    } else {
-        Exit::Success
+    match result.is_error {
+        true => Err(Exit::Findings),
+        false => Ok(Exit::Success),
     }
 }
 

@@ -1,11 +1,11 @@
 //! `plugctl policy eval`: decide IAM requests with plug-policy;
 //! `plugctl policy lint`: show a policy file's problems.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter};
 use std::path::{Path, PathBuf};
 
 use plug_core::ports::Decision;
-use plug_policy::input::{Batch, InputError, PolicyCache, evaluate_input, output_line};
+use plug_policy::input::{InputError, PolicyCache, evaluate_input, evaluate_lines, output_line};
 use plug_policy::{Catalogue, Severity, parse_policy_linted};
 
 use crate::cli::PolicyCommand;
@@ -124,7 +124,7 @@ fn eval_many(path: &Path) -> Exit {
         }
     };
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match process_lines(reader, &mut out) {
+    match evaluate_lines(reader, &mut out) {
         Ok(true) => Exit::Success,
         Ok(false) => Exit::Findings,
         Err(e) => {
@@ -132,26 +132,4 @@ fn eval_many(path: &Path) -> Exit {
             Exit::Usage
         }
     }
-}
-
-/// Whether every line was evaluated.
-fn process_lines(mut reader: impl BufRead, out: &mut impl Write) -> std::io::Result<bool> {
-    let mut batch = Batch::new();
-    let mut line = String::new();
-    let mut all_ok = true;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            break;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        let result = batch.evaluate_line(&line);
-        all_ok &= result.is_ok();
-        out.write_all(output_line(&result).as_bytes())?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    Ok(all_ok)
 }

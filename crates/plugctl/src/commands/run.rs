@@ -12,29 +12,19 @@ use plug_runtime::{ParamValue, Prepared, RunHost, RunInput, Runtime, new_run_id,
 use plug_skill::journal::Resume;
 use plug_skill::{Journal, RunReport};
 
-use super::{runtime, settings};
 use crate::cli::Output;
 use crate::cli::run::{AnswerArgs, ResumeArgs, RunArgs, RunsArgs};
-use crate::exit::{Exit, for_outcome, usage};
+use crate::exit::{Exit, OrUsage, Outcome, for_outcome, usage};
+use crate::setup::{runtime, settings};
 use crate::terminal::{Progress, TerminalPrompter};
 
 /// `plugctl run`.
-pub fn run(args: &RunArgs) -> Exit {
-    let runtime = match runtime(args.flags()) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
-    let prepared = match new_run_id()
-        .map_err(|e| usage(&e.to_string()))
-        .and_then(|id| prepared(&runtime, input(args), id))
-    {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
-    let journal = match runtime.create_journal(&prepared.request.run_id) {
-        Ok(j) => j,
-        Err(e) => return usage(&e.to_string()),
-    };
+pub fn run(args: &RunArgs) -> Outcome {
+    let runtime = runtime(args.flags())?;
+    let prepared = prepared(&runtime, input(args), new_run_id().or_usage()?)?;
+    let journal = runtime
+        .create_journal(&prepared.request.run_id)
+        .or_usage()?;
     execute(
         &runtime,
         prepared,
@@ -46,27 +36,22 @@ pub fn run(args: &RunArgs) -> Exit {
 }
 
 /// `plugctl plan`: the run, without side effects.
-pub fn plan(args: &RunArgs) -> Exit {
-    let runtime = match runtime(args.flags()) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
-    let prepared = match RunId::new("plan")
-        .map_err(|e| usage(&e.to_string()))
-        .and_then(|id| prepared(&runtime, input(args), id))
-    {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
+pub fn plan(args: &RunArgs) -> Outcome {
+    let runtime = runtime(args.flags())?;
+    let prepared = prepared(&runtime, input(args), RunId::new("plan").or_usage()?)?;
     let plan = runtime.plan(&prepared);
     match args.output {
         Output::Json => println!(
             "{}",
             serde_json::to_string_pretty(&plan).unwrap_or_default()
         ),
-        Output::Human => print_plan(&prepared, &plan),
+        Output::Human => {
+            let request = &prepared.request;
+            let (plugin, skill) = (&request.plugin, &request.skill.name.value);
+            print!("plan for {plugin} / {skill} as {}\n{plan}", request.actor);
+        }
     }
-    Exit::Success
+    Ok(Exit::Success)
 }
 
 /// What `run` and `plan` ask for.
@@ -93,35 +78,26 @@ fn text_params(given: &[(String, String)]) -> BTreeMap<String, ParamValue> {
 fn prepared(runtime: &Runtime, input: RunInput, run_id: RunId) -> Result<Prepared, Exit> {
     runtime.prepare(input, run_id).map_err(|e| {
         if let PrepareError::Invalid { findings, .. } = &e {
-            findings
-                .iter()
-                .for_each(|f| eprintln!("{:?}", f.to_report()));
+            crate::diagnostics::report_findings(findings);
         }
         usage(&e.to_string())
     })
 }
 
 /// `plugctl resume <run-id>`.
-pub fn resume(args: &ResumeArgs) -> Exit {
+pub fn resume(args: &ResumeArgs) -> Outcome {
     let Ok(run_id) = RunId::new(args.run_id.clone()) else {
-        return usage(&format!("`{}` is not a run id", args.run_id));
+        return Err(usage(&format!("`{}` is not a run id", args.run_id)));
     };
-    let runtime = match runtime(args.flags()) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
-    let found = match runtime.reopen(&run_id, text_params(&args.params)) {
-        Ok(found) => found,
-        Err(e) => return usage(&e.to_string()),
-    };
+    let runtime = runtime(args.flags())?;
+    let found = runtime
+        .reopen(&run_id, text_params(&args.params))
+        .or_usage()?;
     if found.succeeded {
         eprintln!("run {run_id} already succeeded; nothing to resume");
-        return Exit::Success;
+        return Ok(Exit::Success);
     }
-    let prepared = match prepared(&runtime, found.input, run_id) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
+    let prepared = prepared(&runtime, found.input, run_id)?;
     eprintln!(
         "resuming {} after {} completed step(s)",
         prepared.request.run_id,
@@ -139,15 +115,9 @@ pub fn resume(args: &ResumeArgs) -> Exit {
 }
 
 /// `plugctl runs`.
-pub fn runs(args: &RunsArgs) -> Exit {
-    let settings = match settings(plug_runtime::Flags::default()) {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
-    let runs = match plug_skill::journal::list(settings.state.root()) {
-        Ok(r) => r,
-        Err(e) => return usage(&e.to_string()),
-    };
+pub fn runs(args: &RunsArgs) -> Outcome {
+    let settings = settings(plug_runtime::Flags::default())?;
+    let runs = plug_skill::journal::list(settings.state.root()).or_usage()?;
     match args.output {
         Output::Json => println!(
             "{}",
@@ -162,25 +132,23 @@ pub fn runs(args: &RunsArgs) -> Exit {
             }
         }
     }
-    Exit::Success
+    Ok(Exit::Success)
 }
 
 /// `plugctl approve` / `plugctl reject`.
-pub fn answer(args: AnswerArgs, approve: bool) -> Exit {
+pub fn answer(args: AnswerArgs, approve: bool) -> Outcome {
     let state = plug_runtime::StateDir::from_env();
     let answer = AnswerFile {
         approver: args.approver.unwrap_or_else(current_user),
         approve,
         reason: args.reason,
     };
-    match Mailbox::new(state.approvals()).answer(&args.run_id, &answer) {
-        Ok(()) => {
-            let done = if approve { "approved" } else { "refused" };
-            println!("{done} run {}", args.run_id);
-            Exit::Success
-        }
-        Err(e) => usage(&e.to_string()),
-    }
+    Mailbox::new(state.approvals())
+        .answer(&args.run_id, &answer)
+        .or_usage()?;
+    let done = if approve { "approved" } else { "refused" };
+    println!("{done} run {}", args.run_id);
+    Ok(Exit::Success)
 }
 
 /// Runs on this terminal: approvals and prompts here, progress on stderr,
@@ -192,19 +160,12 @@ fn execute(
     resume: Option<Resume>,
     approve_from: Option<&std::path::Path>,
     output: Output,
-) -> Exit {
+) -> Outcome {
     let settings = runtime.settings();
     let mailbox = Mailbox::new(settings.state.approvals());
-    let approver = match crate::terminal::approver(approve_from, mailbox, settings.approval_timeout)
-    {
-        Ok(a) => a,
-        Err(e) => return usage(&e),
-    };
-    let tokio = match super::async_runtime() {
-        Ok(rt) => rt,
-        Err(exit) => return exit,
-    };
-    tokio.block_on(async move {
+    let approver =
+        crate::terminal::approver(approve_from, mailbox, settings.approval_timeout).or_usage()?;
+    crate::setup::async_runtime()?.block_on(async move {
         let (stop, interrupt) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -221,62 +182,13 @@ fn execute(
             interrupt,
         };
         eprintln!("{}", report::started(&prepared, &journal));
-        match runtime.perform(prepared, &mut journal, resume, host).await {
-            Ok(report) => {
-                print_report(&report, output, &runtime.settings().state.audit_log());
-                for_outcome(&report.outcome)
-            }
-            Err(e) => usage(&e.to_string()),
-        }
+        let report = runtime
+            .perform(prepared, &mut journal, resume, host)
+            .await
+            .or_usage()?;
+        print_report(&report, output, &runtime.settings().state.audit_log());
+        Ok(for_outcome(&report.outcome))
     })
-}
-
-fn print_plan(prepared: &Prepared, plan: &plug_skill::plan::Plan) {
-    let request = &prepared.request;
-    println!(
-        "plan for {} / {} as {}",
-        request.plugin, request.skill.name.value, request.actor
-    );
-    for (i, step) in plan.steps.iter().enumerate() {
-        let fallback = step.fallback.as_ref().map(|f| format!(" (fallback: {f})"));
-        println!(
-            "  {}. {:<20} {:<12} {}{}",
-            i + 1,
-            step.name,
-            step.action,
-            step.target,
-            fallback.unwrap_or_default()
-        );
-        if !step.inputs.is_null() {
-            println!("       inputs: {}", step.inputs);
-        }
-    }
-    if !plan.actions.is_empty() {
-        println!("IAM actions:");
-    }
-    for a in &plan.actions {
-        let decision = a.decision.map_or_else(
-            || "not checked (no --policy)".to_owned(),
-            |d| format!("{d:?}"),
-        );
-        let approval = if a.needs_approval {
-            " -> needs a human approval"
-        } else {
-            ""
-        };
-        println!("  {:<32} {decision}{approval}", a.action);
-    }
-    for hook in &plan.hooks {
-        let how = if hook.critical {
-            "critical"
-        } else {
-            "best-effort"
-        };
-        println!("hook {} ({how})", hook.event);
-    }
-    if !plan.missing_params.is_empty() {
-        println!("missing params: {}", plan.missing_params.join(", "));
-    }
 }
 
 fn print_report(report: &RunReport, output: Output, audit: &std::path::Path) {

@@ -4,29 +4,21 @@
 use plug_serve::{ServeError, ServeOptions};
 
 use crate::cli::run::ServeArgs;
-use crate::exit::Exit;
+use crate::exit::{Exit, Outcome, usage};
 
 /// Serves until the client goes away (stdio) or Ctrl-C (HTTP).
-pub fn run(args: &ServeArgs) -> Exit {
-    let runtime = match super::runtime(args.flags()) {
-        Ok(r) => r,
-        Err(exit) => return exit,
-    };
+pub fn run(args: &ServeArgs) -> Outcome {
+    let runtime = crate::setup::runtime(args.flags())?;
     let options = ServeOptions {
         plugins: args.plugins.clone(),
         http: args.http,
         token_file: args.token_file.clone(),
     };
-    match plug_serve::serve(runtime, &options) {
-        Ok(()) => Exit::Success,
-        Err(e) => {
-            if let ServeError::Invalid { findings, .. } = &e {
-                findings
-                    .iter()
-                    .for_each(|f| eprintln!("{:?}", f.to_report()));
-            }
-            eprintln!("error: {e}");
-            Exit::Usage
+    plug_serve::serve(runtime, &options).map_err(|e| {
+        if let ServeError::Invalid { findings, .. } = &e {
+            crate::diagnostics::report_findings(findings);
         }
-    }
+        usage(&e.to_string())
+    })?;
+    Ok(Exit::Success)
 }

@@ -8,7 +8,7 @@ use crate::cli::Output;
 use crate::cli::store::{
     ConfigCommand, InstallArgs, ListArgs, MarketplaceCommand, RemoveArgs, UpdateArgs,
 };
-use crate::exit::{Exit, store_failed as failed};
+use crate::exit::{Exit, Outcome, store_failed as failed};
 
 fn store() -> Result<Store, Exit> {
     Store::open_default().ok_or_else(|| {
@@ -18,19 +18,14 @@ fn store() -> Result<Store, Exit> {
 }
 
 /// Installs one plugin.
-pub fn install(args: InstallArgs) -> Exit {
-    let store = match store() {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
-    match store.install(&args.source, &args.set) {
-        Ok(installed) => {
-            println!("installed {}", line(&installed));
-            warn_missing_config(&store, &installed.name);
-            Exit::Success
-        }
-        Err(e) => failed(&e),
-    }
+pub fn install(args: InstallArgs) -> Outcome {
+    let store = store()?;
+    let installed = store
+        .install(&args.source, &args.set)
+        .map_err(|e| failed(&e))?;
+    println!("installed {}", line(&installed));
+    warn_missing_config(&store, &installed.name);
+    Ok(Exit::Success)
 }
 
 /// Says which required user config values are still unset (the plugin
@@ -62,15 +57,8 @@ fn line(p: &Installed) -> String {
 }
 
 /// Lists installed plugins; `--output json` prints the lock entries (no secrets are in them).
-pub fn list(args: ListArgs) -> Exit {
-    let store = match store() {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
-    let installed = match store.list() {
-        Ok(installed) => installed,
-        Err(e) => return failed(&e),
-    };
+pub fn list(args: ListArgs) -> Outcome {
+    let installed = store()?.list().map_err(|e| failed(&e))?;
     match args.output {
         Output::Json => println!(
             "{}",
@@ -79,23 +67,22 @@ pub fn list(args: ListArgs) -> Exit {
         Output::Human if installed.is_empty() => println!("no plugins installed"),
         Output::Human => installed.iter().for_each(|p| println!("{}", line(p))),
     }
-    Exit::Success
+    Ok(Exit::Success)
 }
 
 /// Updates the named plugins, or every installed one.
-pub fn update(args: UpdateArgs) -> Exit {
-    let store = match store() {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
+pub fn update(args: UpdateArgs) -> Outcome {
+    let store = store()?;
     let names = match args.names.is_empty() {
         false => args.names,
-        true => match store.list() {
-            Ok(all) => all.into_iter().map(|p| p.name).collect(),
-            Err(e) => return failed(&e),
-        },
+        true => store
+            .list()
+            .map_err(|e| failed(&e))?
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
     };
-    let mut exit = Exit::Success;
+    let mut exit = Ok(Exit::Success);
     for name in names {
         match store.update(&name) {
             Ok(u) if u.changed => println!(
@@ -104,68 +91,46 @@ pub fn update(args: UpdateArgs) -> Exit {
                 u.to.as_deref().unwrap_or("?")
             ),
             Ok(_) => println!("{name}: up to date"),
-            Err(e) => exit = failed(&e),
+            Err(e) => exit = Err(failed(&e)),
         }
     }
     exit
 }
 
 /// Removes one installed plugin.
-pub fn remove(args: RemoveArgs) -> Exit {
-    let store = match store() {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
-    match store.remove_with(&args.name, args.keep_data) {
-        Ok(p) => {
-            println!("removed {}", p.name);
-            Exit::Success
-        }
-        Err(e) => failed(&e),
-    }
+pub fn remove(args: RemoveArgs) -> Outcome {
+    let removed = store()?
+        .remove_with(&args.name, args.keep_data)
+        .map_err(|e| failed(&e))?;
+    println!("removed {}", removed.name);
+    Ok(Exit::Success)
 }
 
 /// Adds or lists marketplaces.
-pub fn marketplace(command: MarketplaceCommand) -> Exit {
-    let store = match store() {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
+pub fn marketplace(command: MarketplaceCommand) -> Outcome {
+    let store = store()?;
     match command {
-        MarketplaceCommand::Add { source } => match store.add_marketplace(&source) {
-            Ok(m) => {
-                println!("added marketplace {} from {}", m.name, m.source);
-                Exit::Success
+        MarketplaceCommand::Add { source } => {
+            let m = store.add_marketplace(&source).map_err(|e| failed(&e))?;
+            println!("added marketplace {} from {}", m.name, m.source);
+        }
+        MarketplaceCommand::List => {
+            let lock = store.lock().map_err(|e| failed(&e))?;
+            for m in lock.marketplaces.values() {
+                println!("{} from {}", m.name, m.source);
             }
-            Err(e) => failed(&e),
-        },
-        MarketplaceCommand::List => match store.lock() {
-            Ok(lock) => {
-                for m in lock.marketplaces.values() {
-                    println!("{} from {}", m.name, m.source);
-                }
-                Exit::Success
-            }
-            Err(e) => failed(&e),
-        },
+        }
     }
+    Ok(Exit::Success)
 }
 
 /// Changes an installed plugin's user configuration.
-pub fn config(command: ConfigCommand) -> Exit {
-    let store = match store() {
-        Ok(store) => store,
-        Err(exit) => return exit,
-    };
-    match command {
-        ConfigCommand::Set { plugin, values } => match store.set_config(&plugin, &values) {
-            Ok(installed) => {
-                let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
-                println!("{}: set {}", installed.name, keys.join(", "));
-                warn_missing_config(&store, &installed.name);
-                Exit::Success
-            }
-            Err(e) => failed(&e),
-        },
-    }
+pub fn config(command: ConfigCommand) -> Outcome {
+    let store = store()?;
+    let ConfigCommand::Set { plugin, values } = command;
+    let installed = store.set_config(&plugin, &values).map_err(|e| failed(&e))?;
+    let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+    println!("{}: set {}", installed.name, keys.join(", "));
+    warn_missing_config(&store, &installed.name);
+    Ok(Exit::Success)
 }

@@ -8,18 +8,17 @@ use plug_runtime::telemetry::{flush, put_alarms};
 use plug_telemetry::alarms::AlarmOptions;
 use plug_telemetry::{DrainReport, Spool};
 
-use super::settings;
 use crate::cli::Output;
 use crate::cli::telemetry::TelemetryCommand;
-use crate::exit::{Exit, usage};
+use crate::exit::{Exit, OrUsage, Outcome, usage};
+use crate::setup::settings;
 
 /// Runs a `plugctl telemetry` subcommand.
-pub fn run(command: TelemetryCommand) -> Exit {
+pub fn run(command: TelemetryCommand) -> Outcome {
     match command {
-        TelemetryCommand::Flush { identity, output } => match settings(identity.flags()) {
-            Ok(settings) => deliver(&settings, output),
-            Err(exit) => exit,
-        },
+        TelemetryCommand::Flush { identity, output } => {
+            deliver(&settings(identity.flags())?, output)
+        }
         TelemetryCommand::Alarms {
             plugin,
             error_rate,
@@ -36,23 +35,16 @@ pub fn run(command: TelemetryCommand) -> Exit {
                 actions,
                 ..Default::default()
             };
-            match settings(identity.flags()) {
-                Ok(settings) => alarms(&plugin, &options, &settings, output),
-                Err(exit) => exit,
-            }
+            alarms(&plugin, &options, &settings(identity.flags())?, output)
         }
     }
 }
 
-fn deliver(settings: &RunSettings, output: Output) -> Exit {
-    let tokio = match super::async_runtime() {
-        Ok(rt) => rt,
-        Err(exit) => return exit,
-    };
-    match tokio.block_on(flush(settings)) {
-        Ok((report, spool)) => print_flush(&report, &spool, output),
-        Err(e) => usage(&e.to_string()),
-    }
+fn deliver(settings: &RunSettings, output: Output) -> Outcome {
+    let (report, spool) = crate::setup::async_runtime()?
+        .block_on(flush(settings))
+        .or_usage()?;
+    Ok(print_flush(&report, &spool, output))
 }
 
 fn print_flush(report: &DrainReport, spool: &Spool, output: Output) -> Exit {
@@ -88,16 +80,13 @@ fn print_flush(report: &DrainReport, spool: &Spool, output: Output) -> Exit {
     }
 }
 
-fn alarms(path: &Path, options: &AlarmOptions, settings: &RunSettings, output: Output) -> Exit {
-    let plugin = match plug_manifest::load_plugin(path) {
-        Ok(p) => p,
-        Err(e) => return usage(&e.to_string()),
-    };
+fn alarms(path: &Path, options: &AlarmOptions, settings: &RunSettings, output: Output) -> Outcome {
+    let plugin = plug_manifest::load_plugin(path).or_usage()?;
     let (Some(manifest), false) = (&plugin.manifest, plugin.has_failures(false)) else {
-        return usage(&format!(
+        return Err(usage(&format!(
             "{}: the plugin has errors (see `plugctl validate`)",
             path.display()
-        ));
+        )));
     };
     // Skills have no run-wide timeout of their own; `--long-running` is the budget.
     let skills: Vec<(String, Option<std::time::Duration>)> = plugin
@@ -107,14 +96,9 @@ fn alarms(path: &Path, options: &AlarmOptions, settings: &RunSettings, output: O
         .map(|s| (s.name.value.clone(), None))
         .collect();
     let specs = plug_telemetry::alarms::recommended(&manifest.name.value, &skills, options);
-    let tokio = match super::async_runtime() {
-        Ok(rt) => rt,
-        Err(exit) => return exit,
-    };
-    let namespace = match tokio.block_on(put_alarms(settings, &specs, options)) {
-        Ok(namespace) => namespace,
-        Err(e) => return usage(&e.to_string()),
-    };
+    let namespace = crate::setup::async_runtime()?
+        .block_on(put_alarms(settings, &specs, options))
+        .or_usage()?;
     if output == Output::Json {
         println!("{}", serde_json::to_string(&specs).unwrap_or_default());
     } else {
@@ -123,5 +107,5 @@ fn alarms(path: &Path, options: &AlarmOptions, settings: &RunSettings, output: O
         }
         println!("{} alarm(s) in namespace {namespace}", specs.len());
     }
-    Exit::Success
+    Ok(Exit::Success)
 }

@@ -1,11 +1,11 @@
 //! `plugctl validate`: the manifest's own findings plus plug-runtime's lint
-//! (AWS calls against the models, least privilege), printed.
+//! (AWS calls against the models, least privilege), printed; on a
+//! marketplace repository, its marketplace files and every local plugin.
 
-mod marketplace;
+use std::path::{Path, PathBuf};
 
-use std::path::PathBuf;
-
-use plug_manifest::{Severity, load_plugin};
+use plug_manifest::ecosystem::marketplace::{self, Marketplace};
+use plug_manifest::{FindingRecord, Severity, load_plugin};
 
 use crate::cli::Output;
 use crate::exit::Exit;
@@ -23,12 +23,12 @@ pub fn run(paths: &[PathBuf], strict: bool, output: Output) -> Exit {
             }
             Err(e) => {
                 if let Some(market_failed) =
-                    marketplace::validate(path, strict, output, &mut records)
+                    validate_marketplace(path, strict, output, &mut records)
                 {
                     failed |= market_failed;
                     continue;
                 }
-                super::report_load_error(&e);
+                crate::diagnostics::report_load_error(&e);
                 unreadable = true;
                 continue;
             }
@@ -55,9 +55,7 @@ pub fn run(paths: &[PathBuf], strict: bool, output: Output) -> Exit {
 }
 
 fn print_human(plugin: &plug_manifest::Plugin, path: &std::path::Path) {
-    for finding in &plugin.findings {
-        eprintln!("{:?}", finding.to_report());
-    }
+    crate::diagnostics::report_findings(&plugin.findings);
     let errors = plugin
         .findings
         .iter()
@@ -72,5 +70,71 @@ fn print_human(plugin: &plug_manifest::Plugin, path: &std::path::Path) {
         println!("{name}: ok ({} skills)", plugin.skills.len());
     } else {
         println!("{name}: {errors} error(s), {warnings} warning(s)");
+    }
+}
+
+/// Validates the marketplace at `path`; `None` when there is none there.
+/// Otherwise returns whether it fails (errors, or warnings under `strict`).
+fn validate_marketplace(
+    path: &Path,
+    strict: bool,
+    output: Output,
+    records: &mut Vec<FindingRecord>,
+) -> Option<bool> {
+    let checked = match marketplace::check(path) {
+        Ok(Some(checked)) => checked,
+        Ok(None) => return None,
+        Err(e) => {
+            crate::diagnostics::report_load_error(&e);
+            return Some(true);
+        }
+    };
+    let mut failed = false;
+    for market in &checked.marketplaces {
+        failed |= fails(market, strict);
+        match output {
+            Output::Human => print_market(market, path),
+            Output::Json => records.extend(market.findings.iter().map(|f| f.to_record())),
+        }
+    }
+    for (_, plugin) in &checked.plugins {
+        failed |= plugin.has_failures(strict);
+        match output {
+            Output::Human => print_human(plugin, path),
+            Output::Json => records.extend(plugin.findings.iter().map(|f| f.to_record())),
+        }
+    }
+    Some(failed)
+}
+
+fn fails(market: &Marketplace, strict: bool) -> bool {
+    market
+        .findings
+        .iter()
+        .any(|f| strict || f.severity == Severity::Error)
+}
+
+fn print_market(market: &Marketplace, path: &Path) {
+    for finding in &market.findings {
+        eprintln!("{:?}", finding.to_report());
+    }
+    let name = market
+        .name
+        .clone()
+        .unwrap_or_else(|| path.display().to_string());
+    let errors = market
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = market.findings.len() - errors;
+    let what = format!(
+        "{} marketplace",
+        market.format.label().trim_end_matches(" plugin")
+    );
+    if market.findings.is_empty() {
+        println!("{name} ({what}): ok ({} plugins)", market.entries.len());
+    } else {
+        println!("{name} ({what}): {errors} error(s), {warnings} warning(s)");
     }
 }

@@ -1,5 +1,7 @@
 //! What `plugctl inspect` shows: a plugin summarised for people and tools.
 
+mod text;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;

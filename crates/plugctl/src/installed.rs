@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use plug_store::{Store, StoreError};
 
-use super::{Command, HooksCommand, McpCommand};
+use crate::cli::{Command, HooksCommand, McpCommand};
 use crate::exit::Exit;
 
 /// Replaces every plugin argument that names no file but an installed plugin
