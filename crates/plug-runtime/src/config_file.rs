@@ -94,12 +94,7 @@ fn load_telemetry(value: &Node, at: &dyn Fn(&Node) -> String) -> Result<Telemetr
     let mut settings = TelemetrySettings::default();
     for (key, value) in entries {
         let name = key.as_str().unwrap_or_default();
-        let text = || {
-            value
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("{}: `telemetry.{name}` must be a string", at(value)))
-        };
+        let text = || string(value, &format!("telemetry.{name}"), at);
         let flag = || match &value.kind {
             yaml::NodeKind::Scalar(yaml::Scalar::Bool(b)) => Ok(*b),
             _ => Err(format!(
@@ -128,6 +123,14 @@ fn load_telemetry(value: &Node, at: &dyn Fn(&Node) -> String) -> Result<Telemetr
         }
     }
     Ok(settings)
+}
+
+/// A setting's text, or where it is not text.
+fn string(value: &Node, name: &str, at: &dyn Fn(&Node) -> String) -> Result<String, String> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{}: `{name}` must be a string", at(value)))
 }
 
 /// The file to read: explicit, else `$PLUGCTL_CONFIG`, else the default one if present.
@@ -164,12 +167,7 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
     let mut config = ConfigFile::default();
     for (key, value) in entries {
         let name = key.as_str().unwrap_or_default();
-        let text = || {
-            value
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("{}: `{name}` must be a string", at(value)))
-        };
+        let text = || string(value, name, &at);
         match name {
             "role_arn" => config.role_arn = Some(text()?),
             "region" => config.region = Some(text()?),

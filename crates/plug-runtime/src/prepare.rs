@@ -238,7 +238,7 @@ fn check_type(ty: ParamType, value: Value) -> Result<Value, String> {
         (Value::String(_), ParamType::String | ParamType::Bytes) => true,
         (Value::Bytes(_), ParamType::Bytes) => true,
         (Value::Bool(_), ParamType::Boolean) => true,
-        (Value::Number(n), ParamType::Number) => n.is_f64() || n.is_i64() || n.is_u64(),
+        (Value::Number(_), ParamType::Number) => true,
         (Value::Number(n), ParamType::Integer) => n.is_i64() || n.is_u64(),
         (Value::List(_), ParamType::List) => true,
         (Value::Map(_), ParamType::Object) => true,

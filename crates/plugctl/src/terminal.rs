@@ -39,9 +39,11 @@ impl Approver for TerminalApprover {
     }
 }
 
-async fn ask_terminal(reason: String) -> ApprovalAnswer {
+/// Shows `question` on stderr and reads one line of stdin, off the async
+/// runtime's threads; `None` when stdin cannot be read.
+async fn ask_line(question: String) -> Option<String> {
     let asked = tokio::task::spawn_blocking(move || {
-        eprint!("approval needed: {reason}\napprove? [y/N] ");
+        eprint!("{question}");
         let _ = std::io::stderr().flush();
         let mut line = String::new();
         std::io::stdin()
@@ -49,9 +51,12 @@ async fn ask_terminal(reason: String) -> ApprovalAnswer {
             .read_line(&mut line)
             .ok()
             .map(|_| line)
-    })
-    .await;
-    match asked.ok().flatten() {
+    });
+    asked.await.ok().flatten()
+}
+
+async fn ask_terminal(reason: String) -> ApprovalAnswer {
+    match ask_line(format!("approval needed: {reason}\napprove? [y/N] ")).await {
         Some(line) if matches!(line.trim(), "y" | "Y" | "yes") => ApprovalAnswer::Approved {
             approver: current_user(),
         },
@@ -72,20 +77,8 @@ impl Prompter for TerminalPrompter {
         if !std::io::stdin().is_terminal() {
             return None;
         }
-        let message = message.to_owned();
-        tokio::task::spawn_blocking(move || {
-            eprint!("{message} ");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .ok()
-                .map(|_| line.trim_end().to_owned())
-        })
-        .await
-        .ok()
-        .flatten()
+        let line = ask_line(format!("{message} ")).await?;
+        Some(line.trim_end().to_owned())
     }
 }
 

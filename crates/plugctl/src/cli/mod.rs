@@ -9,9 +9,8 @@ mod value;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use plug_core::Actor;
 
-pub use value::{Output, parse_key_value};
+pub use value::{ActorArg, Output, parse_key_value};
 
 /// Run agent plugins against AWS with permission checks, approvals and an audit trail.
 #[derive(Debug, Parser)]
@@ -89,8 +88,8 @@ pub enum Command {
         #[arg(long, requires = "role")]
         region: Option<String>,
         /// Who acts: sets `aws:PrincipalTag/ActorType`.
-        #[arg(long, default_value = "agent")]
-        actor: Actor,
+        #[arg(long, value_enum, default_value_t = ActorArg::Agent)]
+        actor: ActorArg,
         /// A condition key for the request context, `key=value` (repeatable).
         #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         context: Vec<(String, String)>,
@@ -172,8 +171,8 @@ pub enum AwsCommand {
         #[arg(long, value_name = "ARN")]
         role_arn: Option<String>,
         /// Who acts: the `ActorType` session tag of the assumed role.
-        #[arg(long, default_value = "agent", requires = "role_arn")]
-        actor: Actor,
+        #[arg(long, value_enum, default_value_t = ActorArg::Agent, requires = "role_arn")]
+        actor: ActorArg,
         /// The operator, as the session's `SourceIdentity`.
         #[arg(long, requires = "role_arn")]
         source_identity: Option<String>,

@@ -6,10 +6,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use plug_core::Actor;
 use plug_runtime::Flags;
 
-use super::value::{Output, parse_key_value};
+use super::value::{ActorArg, Output, parse_key_value};
 
 /// Where a command's AWS calls go and whom they are attributed to.
 #[derive(Debug, Clone, Args)]
@@ -61,8 +60,8 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
     /// Who the run acts for.
-    #[arg(long, default_value = "agent")]
-    pub actor: Actor,
+    #[arg(long, value_enum, default_value_t = ActorArg::Agent)]
+    pub actor: ActorArg,
     /// An identity-based IAM policy to check every action against before step 1 (repeatable).
     #[arg(long = "policy", value_name = "FILE")]
     pub policies: Vec<PathBuf>,

@@ -18,3 +18,21 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
         _ => Err(format!("`{text}` is not NAME=VALUE")),
     }
 }
+
+/// Who acts, as `--actor` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActorArg {
+    /// An agent: its own session, tagged `ActorType=agent`.
+    Agent,
+    /// A person: tagged `ActorType=human`.
+    Human,
+}
+
+impl From<ActorArg> for plug_core::Actor {
+    fn from(actor: ActorArg) -> Self {
+        match actor {
+            ActorArg::Agent => plug_core::Actor::Agent,
+            ActorArg::Human => plug_core::Actor::Human,
+        }
+    }
+}

@@ -35,7 +35,7 @@ pub fn run(command: AwsCommand) -> Outcome {
     };
     let role = role_arn.map(|role_arn| CallRole {
         role_arn,
-        actor,
+        actor: actor.into(),
         source_identity,
         tags,
     });

@@ -37,7 +37,7 @@ pub fn run(command: Command) -> Outcome {
     let request = CheckRequest {
         files: policies,
         role,
-        actor,
+        actor: actor.into(),
         context,
     };
     let loaded = crate::setup::async_runtime()?.block_on(load(&settings, &request));

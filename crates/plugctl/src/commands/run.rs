@@ -60,7 +60,7 @@ fn input(args: &RunArgs) -> RunInput {
         plugin: args.plugin.clone(),
         skill: args.skill.clone(),
         params: text_params(&args.params),
-        actor: args.actor,
+        actor: args.actor.into(),
         workdir: None,
         set: Vec::new(),
     }
