@@ -74,6 +74,10 @@ pub enum PolicyLayer {
     /// Organization resource control policies.
     #[serde(rename = "rcp")]
     Rcp,
+    /// A rule AWS applies whatever the policies say (an AWS managed policy
+    /// cannot be changed, `sts:GetCallerIdentity` needs no permission, ...).
+    #[serde(rename = "aws")]
+    Aws,
 }
 
 /// A statement that contributed to a decision.

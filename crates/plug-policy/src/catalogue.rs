@@ -127,6 +127,16 @@ impl Catalogue {
         service.action(name).map(|a| (service, a))
     }
 
+    /// Whether the action (`service:name`, already lowercase) acts on any
+    /// resource type; `None` when the catalogue does not know it. Allocates
+    /// nothing: the permission checker asks this for every request.
+    pub fn has_resource_types(&self, lowercase_action: &str) -> Option<bool> {
+        let (prefix, name) = lowercase_action.split_once(':')?;
+        let service = &self.services[*self.by_prefix.get(prefix)?];
+        let action = &service.actions[*service.by_name.get(name)?];
+        Some(!action.resources.is_empty())
+    }
+
     /// Every action a pattern such as `s3:Get*` matches (case-insensitive).
     pub fn matching(&self, pattern: &str) -> Vec<(&Service, &Action)> {
         let pattern = pattern.to_ascii_lowercase();

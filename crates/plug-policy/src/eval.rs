@@ -15,7 +15,12 @@
 //! 5. across accounts, both the identity side and the resource-based policy
 //!    must allow;
 //! 6. KMS key policies and role trust policies must allow on their own (a
-//!    grant to the account delegates to IAM).
+//!    grant to the account delegates to IAM). A KMS request given without a
+//!    key policy is decided as under the default key policy, which
+//!    delegates to the account: by the caller's IAM policies.
+//!
+//! Before all of that, the rules of `aws_rules` (what AWS allows or refuses
+//! whatever the policies say) decide the requests they cover.
 
 use std::sync::Arc;
 
@@ -24,6 +29,8 @@ use plug_core::ports::{
     PermissionVerdict, PolicyLayer,
 };
 
+use crate::Catalogue;
+use crate::aws_rules::{self, Rule};
 use crate::context::Context;
 use crate::model::{Effect, Policy, PrincipalMatch};
 use crate::principal::{BadCaller, Caller, CallerKind, Grant};
@@ -182,6 +189,26 @@ fn resource_policy_required(action: &str) -> bool {
         )
 }
 
+/// The resource an action is authorized against. Actions without
+/// resource-level permissions are authorized against `*` whatever resource
+/// the request names (Service Authorization Reference, "Resource types"
+/// column: "If there is no value for this column, you must specify all
+/// resources ("*") to which the policy applies in the Resource element"), so
+/// a statement naming a specific ARN never grants or denies them; only one
+/// whose Resource matches the text `*` does. The catalogue tells which
+/// actions those are; an action it does not know keeps its resource. A
+/// request for `*` is matched as the text `*` in every case.
+fn authorized_resource<'r>(lowercase_action: &str, resource: &'r str) -> &'r str {
+    if resource == "*" {
+        return resource;
+    }
+    let catalogue = Catalogue::bundled().ok();
+    match catalogue.and_then(|c| c.has_resource_types(lowercase_action)) {
+        Some(false) => "*",
+        _ => resource,
+    }
+}
+
 /// The account that owns the resource: given, or read from the ARN.
 fn resource_account(req: &PermissionRequest) -> Option<&str> {
     if let Some(a) = req.resource_account.as_deref() {
@@ -205,9 +232,10 @@ impl PolicySet {
         let caller = Caller::parse(&req.principal)?;
         let res_account = resource_account(req);
         let ctx = Context::new(&req.context, &caller, res_account);
+        let action = req.action.to_ascii_lowercase();
         let prepared = Prepared {
-            action: req.action.to_ascii_lowercase(),
-            resource: &req.resource,
+            resource: authorized_resource(&action, &req.resource),
+            action,
             caller,
             ctx,
             has_boundary: self.boundaries.is_some(),
@@ -218,6 +246,9 @@ impl PolicySet {
     fn decide(&self, req: &Prepared<'_>, res_account: Option<&str>) -> PermissionVerdict {
         let caller = &req.caller;
         let has_identity = caller.has_identity();
+        if let Some(rule) = aws_rules::rule(&req.action, req.resource, has_identity) {
+            return built_in(rule);
+        }
         let mut scan = Scan::default();
         let identity_allows =
             has_identity && scan.layer(PolicyLayer::Identity, &self.identity, req);
@@ -329,6 +360,25 @@ impl PolicySet {
             blocked_by: Vec::new(),
             statements: scan.allows.iter().map(Hit::deciding).collect(),
         }
+    }
+}
+
+/// The verdict of a rule AWS applies whatever the policies say; it cites
+/// the rule where a statement would be.
+fn built_in(rule: Rule) -> PermissionVerdict {
+    let (decision, blocked_by, effect) = match rule {
+        Rule::Allow(_) => (Decision::Allow, Vec::new(), "Allow"),
+        Rule::Deny(_) => (Decision::ExplicitDeny, vec![PolicyLayer::Aws], "Deny"),
+    };
+    PermissionVerdict {
+        decision,
+        blocked_by,
+        statements: vec![DecidingStatement {
+            policy: "AWS".to_owned(),
+            index: 0,
+            sid: Some(rule.name().to_owned()),
+            effect: effect.to_owned(),
+        }],
     }
 }
 

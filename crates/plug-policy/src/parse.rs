@@ -202,10 +202,12 @@ impl<'t> Reader<'t> {
             other => vec![other],
         };
         if items.is_empty() {
-            self.sink.error(
+            // Stored organization policies can have one; a level whose
+            // policies have no statement allows nothing.
+            self.sink.warning(
                 value.start(),
                 Code::MissingElement,
-                "Statement is an empty list",
+                "Statement is an empty list: this policy allows and denies nothing",
             );
         }
         let mut out = Vec::new();
@@ -357,13 +359,25 @@ impl<'t> Reader<'t> {
         }
         let mut patterns = Vec::with_capacity(values.len());
         for v in values {
+            // AWS stores such actions (Access Analyzer reports "invalid
+            // action" on stored policies, AWS managed ones included) and no
+            // request ever matches them: in NotAction they exclude nothing.
             if let Some(message) = action_problem(&v.text) {
                 let code = if v.text.is_empty() {
                     Code::EmptyAction
                 } else {
                     Code::BadAction
                 };
-                self.sink.error(v.offset, code, message);
+                let effect = if negated {
+                    "in NotAction it excludes nothing"
+                } else {
+                    "it never matches a request"
+                };
+                self.sink.warning(
+                    v.offset,
+                    code,
+                    format!("{message}; AWS keeps it, but {effect}"),
+                );
                 continue;
             }
             patterns.push(Glob::new(&v.text.to_ascii_lowercase()));
@@ -458,6 +472,16 @@ impl<'t> Reader<'t> {
         let mut entries = Vec::new();
         match &prop.value {
             Value::StringLit(s) if s.value == "*" => entries.push(PrincipalEntry::Everyone),
+            // The grammar allows only "*" as a string; a stored policy with a
+            // bare ARN or account id is read as `{"AWS": ...}`.
+            Value::StringLit(s) if PrincipalEntry::aws(&s.value).is_some() => {
+                self.sink.warning(
+                    prop.value.start(),
+                    Code::BadPrincipal,
+                    format!("Principal `{}` is a bare string; read as {{\"AWS\": \"{}\"}}", s.value, s.value),
+                );
+                entries.extend(PrincipalEntry::aws(&s.value));
+            }
             Value::Object(obj) => {
                 let kinds = ["AWS", "Service", "Federated", "CanonicalUser"];
                 for p in self.fields(obj, &kinds, "Principal") {

@@ -111,18 +111,40 @@ fn setup() -> impl Strategy<Value = Setup> {
 }
 
 fn build(s: &Setup) -> PolicySet {
+    build_with(s, None)
+}
+
+/// The set, with `beside` (a policy read leniently) added next to each
+/// identity policy and SCP when given.
+fn build_with(s: &Setup, beside: Option<&NamedPolicy>) -> PolicySet {
+    let mut identity: Vec<NamedPolicy> = s
+        .identity
+        .iter()
+        .enumerate()
+        .map(|(i, p)| compile(&format!("id{i}"), p))
+        .collect();
+    identity.extend(beside.cloned());
     PolicySet {
-        identity: s
-            .identity
-            .iter()
-            .enumerate()
-            .map(|(i, p)| compile(&format!("id{i}"), p))
-            .collect(),
+        identity,
         boundaries: s.boundary.as_ref().map(|b| vec![compile("boundary", b)]),
-        scps: s.scp.as_ref().map(|p| vec![vec![compile("scp", p)]]),
+        scps: s.scp.as_ref().map(|p| {
+            let mut level = vec![compile("scp", p)];
+            level.extend(beside.cloned());
+            vec![level]
+        }),
         ..PolicySet::default()
     }
 }
+
+/// Action strings AWS stores but that never match a request.
+const INVALID_ACTIONS: &[&str] = &[
+    "s3:GetObject,PutObject",
+    " s3:GetObject",
+    "s3:",
+    "",
+    "ec2:Run Instances",
+    "GetObject",
+];
 
 fn decide(s: &Setup) -> (Decision, Vec<String>) {
     let v = build(s).evaluate(&s.request).expect("valid request");
@@ -173,6 +195,44 @@ proptest! {
         if before != Decision::Allow {
             prop_assert_eq!(before, after);
         }
+    }
+
+    /// What a lenient reading accepts (invalid action strings, an empty
+    /// Statement list) never changes the decision of policies that parse
+    /// strictly: invalid actions match nothing and exclude nothing, and an
+    /// empty policy beside others allows and denies nothing.
+    #[test]
+    fn lenient_additions_never_change_a_strict_decision(
+        s in setup(),
+        which in any::<prop::sample::Index>(),
+        invalid in prop::sample::subsequence(INVALID_ACTIONS.to_vec(), 1..3),
+        empty_beside in any::<bool>(),
+    ) {
+        let before = decide(&s);
+        let mut lenient = s.clone();
+        let statements: Vec<&mut Value> = lenient
+            .identity
+            .iter_mut()
+            .chain(lenient.boundary.iter_mut())
+            .chain(lenient.scp.iter_mut())
+            .flatten()
+            .collect();
+        if !statements.is_empty() {
+            let n = statements.len();
+            let statement = statements.into_iter().nth(which.index(n)).expect("in range");
+            let key = if statement.get("NotAction").is_some() { "NotAction" } else { "Action" };
+            let list = statement[key].as_array_mut().expect("actions are a list");
+            list.extend(invalid.iter().map(|a| json!(a)));
+        }
+        let empty = NamedPolicy::new(
+            "empty",
+            Arc::new(parse_policy(r#"{"Version": "2012-10-17", "Statement": []}"#).expect("lenient")),
+        );
+        let beside = empty_beside.then_some(&empty);
+        let v = build_with(&lenient, beside).evaluate(&lenient.request).expect("valid request");
+        let mut layers: Vec<String> = v.blocked_by.iter().map(|l| format!("{l:?}")).collect();
+        layers.sort();
+        prop_assert_eq!(before, (v.decision, layers));
     }
 
     /// The parser never panics, whatever the input.

@@ -274,3 +274,29 @@ fn the_seed_policy_passes_the_catalogue() {
     let codes: Vec<Code> = policy.warnings.iter().map(|d| d.code).collect();
     assert_eq!(codes, [Code::BareStatement]);
 }
+
+/// Policies AWS stores though they break the grammar load, with a located
+/// warning saying what AWS does with each part.
+#[test]
+fn stored_but_odd_policies_load_with_warnings() {
+    let text = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": ["s3:GetObject,PutObject", " s3:ListBucket"], "Resource": "*"},
+    {"Effect": "Deny", "NotAction": "iam:", "Resource": "*"},
+    {"Effect": "Allow", "Principal": "arn:aws:iam::444455556666:root", "Action": "s3:GetObject", "Resource": "*"}
+  ]
+}"#;
+    let policy = parse_policy(text).expect("stored policies are evaluated, not refused");
+    assert!(
+        policy
+            .warnings
+            .iter()
+            .all(|w| w.severity == plug_policy::Severity::Warning)
+    );
+    insta::assert_snapshot!("stored_but_odd", diagnostics(text));
+    let empty = r#"{"Version": "2012-10-17", "Statement": []}"#;
+    let policy = parse_policy(empty).expect("an empty SCP is stored");
+    assert!(policy.statements.is_empty());
+    assert_eq!(codes(empty), vec![Code::MissingElement]);
+}

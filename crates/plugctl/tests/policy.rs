@@ -210,3 +210,34 @@ fn check_shows_the_catalogue_warnings_of_its_policy_files() {
         "{stderr}"
     );
 }
+
+/// A policy AWS stores though it breaks the grammar is linted, not refused:
+/// each odd part is a warning with its line and column, and `eval` decides it.
+#[test]
+fn lint_and_eval_read_stored_policies_as_aws_does() {
+    let stored = format!("{LINT_FIXTURES}/stored.json");
+    let out = plugctl(&["policy", "lint", &stored]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("lint_stored", text(&out.stderr));
+    let policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join(&stored)).expect("fixture"))
+            .expect("json");
+    let request = serde_json::json!({
+        "request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject", "resource": "*"},
+        "identityPolicies": [policy],
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("request.json");
+    std::fs::write(&file, request.to_string()).expect("write");
+    let out = plugctl(&["policy", "eval", "--request", &file.display().to_string()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the comma action grants nothing"
+    );
+    assert!(
+        text(&out.stdout).contains("ImplicitDeny"),
+        "{}",
+        text(&out.stdout)
+    );
+}
