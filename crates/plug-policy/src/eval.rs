@@ -15,9 +15,11 @@
 //! 5. across accounts, both the identity side and the resource-based policy
 //!    must allow;
 //! 6. KMS key policies and role trust policies must allow on their own (a
-//!    grant to the account delegates to IAM). A KMS request given without a
-//!    key policy is decided as under the default key policy, which
-//!    delegates to the account: by the caller's IAM policies.
+//!    grant to the account delegates to IAM). KMS Developer Guide, "Key
+//!    policies": "Unless the key policy explicitly allows it, you cannot use
+//!    IAM policies to allow access to a KMS key", so a request for a named
+//!    key given without its key policy is not allowed; one for `*` (no key
+//!    named, as plugctl's gate asks) is decided by the IAM policies.
 //!
 //! Before all of that, the rules of `aws_rules` (what AWS allows or refuses
 //! whatever the policies say) decide the requests they cover.
@@ -209,6 +211,12 @@ fn authorized_resource<'r>(lowercase_action: &str, resource: &'r str) -> &'r str
     }
 }
 
+/// `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`.
+fn is_kms_key(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", _, "kms", _, _, rest] if rest.starts_with("key/"))
+}
+
 /// The account that owns the resource: given, or read from the ARN.
 fn resource_account(req: &PermissionRequest) -> Option<&str> {
     if let Some(a) = req.resource_account.as_deref() {
@@ -311,7 +319,11 @@ impl PolicySet {
             (Some(p), Some(r)) => p != r,
             _ => false,
         };
-        let required = self.resource.is_some() && resource_policy_required(&req.action);
+        // A key named without its key policy: nothing says the key policy
+        // allows, and IAM policies alone never open a KMS key.
+        let key_without_policy = is_kms_key(req.resource) && req.action.starts_with("kms:");
+        let required = (self.resource.is_some() || key_without_policy)
+            && resource_policy_required(&req.action);
         let allowed = if !has_identity {
             resource_grants
         } else if cross_account {
