@@ -404,6 +404,10 @@ pub struct ApprovalRequest {
     pub reason: String,
     /// IAM actions that will run with a human-tagged session if approved.
     pub actions: Vec<String>,
+    /// Who may approve (an `approval` step's `approvers`); empty: anyone
+    /// the approver port accepts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<String>,
 }
 
 /// A human's answer.

@@ -211,22 +211,22 @@ impl<'t> Reader<'t> {
             );
         }
         let mut out = Vec::new();
-        let mut sids: Vec<String> = Vec::new();
+        // A set: stored policies with tens of thousands of Sids exist.
+        let mut sids: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (index, item) in items.into_iter().enumerate() {
             let Some(obj) = self.object(item, "a statement") else {
                 continue;
             };
             if let Some(st) = self.statement(obj, index) {
-                if let Some(sid) = &st.sid {
-                    if sids.contains(sid) {
-                        let at = obj.get("Sid").map_or(obj.range.start, |p| p.value.start());
-                        self.sink.error(
+                if let Some(sid) = &st.sid
+                    && !sids.insert(sid.clone())
+                {
+                    let at = obj.get("Sid").map_or(obj.range.start, |p| p.value.start());
+                    self.sink.error(
                             at,
                             Code::DuplicateSid,
                             format!("Sid `{sid}` is used by an earlier statement; Sids must be unique in a policy"),
                         );
-                    }
-                    sids.push(sid.clone());
                 }
                 out.push(st);
             }

@@ -70,6 +70,26 @@ pub enum MailboxError {
     /// Nothing waits for an answer under this run id.
     #[error("run {0} is not waiting for an approval")]
     NotWaiting(String),
+    /// The request names its approvers, and this is not one of them.
+    #[error("{approver} may not answer run {run_id}: its approvers are {}", .approvers.join(", "))]
+    NotAnApprover {
+        /// The run.
+        run_id: String,
+        /// Who tried.
+        approver: String,
+        /// Who may.
+        approvers: Vec<String>,
+    },
+    /// Someone answered first; the first answer stands.
+    #[error("run {run_id} was already {} by {by}; the first answer stands", if *.approved { "approved" } else { "refused" })]
+    AlreadyAnswered {
+        /// The run.
+        run_id: String,
+        /// Who answered first.
+        by: String,
+        /// What they answered.
+        approved: bool,
+    },
 }
 
 impl MailboxError {
@@ -100,14 +120,51 @@ impl Mailbox {
         )
     }
 
-    /// Answers the run's pending request.
+    /// Answers the run's pending request. The first answer wins: it is
+    /// written whole to a file of its own and linked into place, which
+    /// fails when an answer is already there, so a later `approve` can never
+    /// overwrite a `reject` (or the reverse), and the waiting run never
+    /// reads half an answer.
     pub fn answer(&self, run_id: &str, answer: &AnswerFile) -> Result<(), MailboxError> {
         let (request, answer_path) = self.files(run_id);
-        if !request.exists() {
+        let Ok(pending) = std::fs::read_to_string(&request) else {
             return Err(MailboxError::NotWaiting(run_id.to_owned()));
+        };
+        let approvers = serde_json::from_str::<ApprovalRequest>(&pending)
+            .map(|r| r.approvers)
+            .unwrap_or_default();
+        if !approvers.is_empty() && !approvers.contains(&answer.approver) {
+            return Err(MailboxError::NotAnApprover {
+                run_id: run_id.to_owned(),
+                approver: answer.approver.clone(),
+                approvers,
+            });
         }
+        let draft = self.dir.join(format!(
+            "{run_id}.answer.{}.{}.tmp",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         let text = serde_json::to_vec(answer).unwrap_or_default();
-        std::fs::write(&answer_path, text).map_err(|e| MailboxError::io(&answer_path, e))
+        std::fs::write(&draft, text).map_err(|e| MailboxError::io(&draft, e))?;
+        let linked = std::fs::hard_link(&draft, &answer_path);
+        let _ = std::fs::remove_file(&draft);
+        match linked {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let first = std::fs::read_to_string(&answer_path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<AnswerFile>(&t).ok());
+                Err(MailboxError::AlreadyAnswered {
+                    run_id: run_id.to_owned(),
+                    by: first
+                        .as_ref()
+                        .map_or_else(|| "someone".into(), |a| a.approver.clone()),
+                    approved: first.is_some_and(|a| a.approve),
+                })
+            }
+            Err(e) => Err(MailboxError::io(&answer_path, e)),
+        }
     }
 
     /// Leaves `request` and waits up to `timeout` for its answer.
@@ -130,8 +187,10 @@ impl Mailbox {
         let deadline = tokio::time::Instant::now() + timeout;
         while tokio::time::Instant::now() < deadline {
             if let Ok(text) = std::fs::read_to_string(&answer_path) {
-                let _ = std::fs::remove_file(&answer_path);
+                // The request goes first: from now on `approve` and `reject`
+                // say nothing is waiting; the answer stays until it is read.
                 let _ = std::fs::remove_file(&request_path);
+                let _ = std::fs::remove_file(&answer_path);
                 return serde_json::from_str::<AnswerFile>(&text)
                     .map(|a| a.to_answer())
                     .unwrap_or(ApprovalAnswer::Unanswered);

@@ -361,6 +361,11 @@ async fn a_failed_run_resumes_after_its_last_completed_step() {
         ],
         "the completed first step is not run again"
     );
+    assert!(
+        runtime.reopen(&run_id, BTreeMap::new()).is_err(),
+        "one driver at a time: the open journal holds the run"
+    );
+    drop(journal);
     let reopened = runtime.reopen(&run_id, BTreeMap::new()).expect("reopens");
     assert!(reopened.succeeded);
 }

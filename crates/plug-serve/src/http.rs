@@ -78,11 +78,14 @@ impl BearerToken {
 
     /// Whether `request` carries this token, compared in constant time.
     fn admits(&self, request: &Request<Incoming>) -> bool {
+        // The scheme is case-insensitive (RFC 9110, section 11.1).
         let given = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim_start())
             .unwrap_or_default();
         let want = self.0.as_bytes();
         given.len() == want.len()
@@ -109,11 +112,15 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.write_all(text.as_bytes())
 }
 
-/// Serves until the server shuts down (Ctrl-C), then lets runs reach a step boundary.
+/// Serves until the server shuts down (Ctrl-C), then lets runs reach a step
+/// boundary. The token is obtained (and a new one stored) only once the
+/// address is ours, so a second server refused the address never replaces
+/// the token a running server's clients use.
 pub async fn serve_http(
     served: Arc<Served>,
     addr: SocketAddr,
-    token: BearerToken,
+    token_file: Option<&Path>,
+    state: &StateDir,
 ) -> Result<(), ServeError> {
     if !addr.ip().is_loopback() {
         return Err(ServeError::NotLoopback(addr));
@@ -121,6 +128,7 @@ pub async fn serve_http(
     let listen = |source| ServeError::Listen { addr, source };
     let listener = TcpListener::bind(addr).await.map_err(listen)?;
     let local = listener.local_addr().map_err(listen)?;
+    let token = BearerToken::obtain(token_file, state)?;
     eprintln!("plugctl serve: listening on http://{local}{ENDPOINT}");
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(served.shutdown().child_token());

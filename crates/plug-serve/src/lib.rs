@@ -190,14 +190,13 @@ pub fn serve(runtime: Runtime, options: &ServeOptions) -> Result<(), ServeError>
     let result = tokio.block_on(async {
         match options.http {
             Some(addr) => {
-                let token = http::BearerToken::obtain(options.token_file.as_deref(), &state)?;
                 let shutdown = served.shutdown().clone();
                 tokio::spawn(async move {
                     if tokio::signal::ctrl_c().await.is_ok() {
                         shutdown.cancel();
                     }
                 });
-                http::serve_http(served, addr, token).await
+                http::serve_http(served, addr, options.token_file.as_deref(), &state).await
             }
             None => serve_stdio(served).await,
         }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -92,6 +93,14 @@ pub enum JournalError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Another process drives the run (it holds the journal's lock).
+    #[error("run {run_id} is in progress{}; wait for it to end (or stop it) before resuming", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Busy {
+        /// The run.
+        run_id: String,
+        /// The process driving it, when it said.
+        pid: Option<u32>,
+    },
     /// A line is not a journal entry.
     #[error("run journal {path}, line {line}: {reason}")]
     Corrupt {
@@ -104,11 +113,43 @@ pub enum JournalError {
     },
 }
 
-/// An open journal, appended to as the run goes.
+/// An open journal, appended to as the run goes. It holds an exclusive
+/// lock on the file for as long as it is open (the kernel drops it when the
+/// process dies), so one process at a time drives a run.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     file: File,
+}
+
+/// Takes the journal's lock, or says who holds it. The holder's pid is kept
+/// beside the journal, for the message only: the lock itself is the kernel's.
+fn lock(file: &File, path: &Path, run_id: &RunId) -> Result<(), JournalError> {
+    // `<state>/drivers/<run-id>.pid`, next to `<state>/runs/`.
+    let drivers = path
+        .parent()
+        .and_then(Path::parent)
+        .map(|s| s.join("drivers"));
+    let pid_file = drivers.as_ref().map(|d| d.join(format!("{run_id}.pid")));
+    match file.try_lock() {
+        Ok(()) => {
+            if let (Some(dir), Some(pid_file)) = (&drivers, &pid_file) {
+                let _ = std::fs::create_dir_all(dir);
+                let _ = std::fs::write(pid_file, std::process::id().to_string());
+            }
+            Ok(())
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Busy {
+            run_id: run_id.to_string(),
+            pid: pid_file
+                .and_then(|f| std::fs::read_to_string(f).ok())
+                .and_then(|t| t.trim().parse().ok()),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 impl Journal {
@@ -127,18 +168,20 @@ impl Journal {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        // Owner-only: a journal holds the run's params and step results.
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
+            .mode(0o600)
             .open(&path)
             .map_err(io)?;
+        lock(&file, &path, run_id)?;
         Ok(Journal { path, file })
     }
 
     /// Opens an existing journal to continue it; returns its entries too.
     pub fn reopen(state_dir: &Path, run_id: &RunId) -> Result<(Self, Vec<Entry>), JournalError> {
         let path = Self::path_for(state_dir, run_id);
-        let entries = read(&path)?;
         let file = OpenOptions::new()
             .append(true)
             .open(&path)
@@ -146,6 +189,9 @@ impl Journal {
                 path: path.clone(),
                 source,
             })?;
+        // Locked before reading: what is read is what nobody else appends to.
+        lock(&file, &path, run_id)?;
+        let entries = read(&path)?;
         Ok((Journal { path, file }, entries))
     }
 

@@ -326,6 +326,44 @@ async fn an_action_nobody_may_do_is_denied_before_step_one_naming_the_statement(
     assert!(world.fake_commands.argv.lock().expect("lock").is_empty());
 }
 
+/// `approvers` names who may approve: anyone else's approval is a refusal,
+/// and the request carries the list (hardening issue, item 3).
+#[tokio::test]
+async fn an_approval_from_outside_the_approvers_is_a_refusal() {
+    let mut world = World::new();
+    world.approver = std::sync::Arc::new(FixedApprover(
+        ApprovalAnswer::Approved {
+            approver: "mallory".into(),
+        },
+        std::sync::Mutex::new(Vec::new()),
+    ));
+    let text = "skill:\n  name: gated\n  description: d\n  steps:\n    - name: ok\n      action: approval\n      message: Ship?\n      approvers: [alice, bob]\n    - name: go\n      action: run_command\n      command: deploy\n";
+    let report = world.run(&world.request(skill(text), &[])).await;
+    match &report.outcome {
+        RunOutcome::ApprovalRefused { reason, .. } => {
+            assert!(
+                reason.contains("not among the step's approvers"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        world.approver.1.lock().expect("lock")[0].approvers,
+        ["alice", "bob"]
+    );
+    assert!(world.fake_commands.argv.lock().expect("lock").is_empty());
+    let mut listed = World::new();
+    listed.approver = std::sync::Arc::new(FixedApprover(
+        ApprovalAnswer::Approved {
+            approver: "bob".into(),
+        },
+        std::sync::Mutex::new(Vec::new()),
+    ));
+    let report = listed.run(&listed.request(skill(text), &[])).await;
+    assert_eq!(report.outcome, RunOutcome::Succeeded);
+}
+
 #[tokio::test]
 async fn an_approval_step_asks_and_a_refusal_stops_the_run() {
     let world = World::new();

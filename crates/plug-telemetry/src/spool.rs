@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -82,7 +83,14 @@ impl Spool {
             path: tmp.clone(),
             source: std::io::Error::other(e),
         })?;
-        let mut file = File::create(&tmp).map_err(self.error(&tmp))?;
+        // Owner-only, like the audit log: spooled log events carry run details.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(self.error(&tmp))?;
         file.write_all(&bytes).map_err(self.error(&tmp))?;
         file.sync_data().map_err(self.error(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(self.error(&path))?;

@@ -109,3 +109,34 @@ fn get_caller_identity_against_localstack_prints_json() {
         text(&missing.stderr)
     );
 }
+
+/// A key with a `..` segment would reach another bucket once the URL is
+/// parsed; it is refused before anything is sent (hardening issue, item 12).
+#[test]
+fn a_dot_segment_key_is_refused_rather_than_sent_to_another_bucket() {
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
+    let out = plugctl(
+        &[
+            "aws",
+            "call",
+            "s3",
+            "get_object",
+            "--params",
+            r#"{"Bucket":"mine","Key":"../other-bucket/secret"}"#,
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("path segment"),
+        "{}",
+        text(&out.stderr)
+    );
+}

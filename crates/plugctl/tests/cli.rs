@@ -379,3 +379,37 @@ fn install_from_a_git_marketplace_then_use_update_tamper_and_remove() {
     assert_eq!(text(&run(&["list"]).stdout), "no plugins installed\n");
     assert_eq!(run(&["inspect", "changelog"]).status.code(), Some(2));
 }
+
+/// Hostile YAML (nested aliases, deep block nesting) is a finding with its
+/// place, never an abort (hardening issue, items 10 and 11).
+#[test]
+fn alias_bombs_and_deep_nesting_are_findings_not_crashes() {
+    let mut bomb = String::from(
+        "skill:\n  name: s\n  description: d\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    let mut previous = 'a';
+    for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] {
+        let refs = vec![format!("*{previous}"); 10].join(", ");
+        bomb.push_str(&format!("  {name}: &{name} [{refs}]\n"));
+        previous = name;
+    }
+    let deep = format!(
+        "skill:\n  name: s\n  description: d\n  steps:\n    {}x\n",
+        "- ".repeat(5_000)
+    );
+    for (what, skill) in [("aliases expand", bomb), ("nested deeper", deep)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("skills")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("plugin.yaml"),
+            "plugin:\n  name: hostile\n  version: 0.1.0\n  skills:\n    - name: s\n      path: ./skills/s.yaml\n",
+        )
+        .expect("manifest");
+        std::fs::write(dir.path().join("skills/s.yaml"), skill).expect("skill");
+        let out = plugctl(&["validate", &dir.path().display().to_string()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(stderr.contains(what), "{stderr}");
+        assert!(stderr.contains("s.yaml"), "located: {stderr}");
+    }
+}

@@ -138,6 +138,16 @@ fn a_run_succeeds_and_leaves_a_journal_and_audit_log() {
     let runs = env.run(&["runs", "--output", "json"]);
     let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).expect("json");
     assert_eq!(runs[0]["state"], "succeeded");
+    // Journals and the audit log hold params and results: owner-only
+    // (hardening issue, item 9).
+    use std::os::unix::fs::PermissionsExt;
+    for file in [
+        env.state.path().join("audit.jsonl"),
+        env.state.path().join(format!("runs/{id}.jsonl")),
+    ] {
+        let mode = std::fs::metadata(&file).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
 }
 
 #[test]
@@ -244,6 +254,86 @@ fn a_rejection_stops_the_run_with_nothing_changed() {
         Some(2),
         "nothing is waiting any more"
     );
+}
+
+/// The first answer wins: an approval after a rejection is refused with a
+/// clear message, and the run ends refused (hardening issue, item 2).
+#[test]
+fn an_approval_cannot_overwrite_a_rejection() {
+    let env = Env::new();
+    let (child, id) = start_gated_release(&env, "3.0.0");
+    let rejected = env.run(&["reject", &id, "--as", "bob", "--reason", "freeze"]);
+    let approved = env.run(&["approve", &id, "--as", "mallory"]);
+    assert_eq!(
+        rejected.status.code(),
+        Some(0),
+        "{}",
+        text(&rejected.stderr)
+    );
+    let out = child.wait_with_output().expect("run ends");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(!env.work.path().join("released").exists());
+    assert_eq!(
+        approved.status.code(),
+        Some(2),
+        "{}",
+        text(&approved.stdout)
+    );
+    let said = text(&approved.stderr);
+    assert!(
+        said.contains("already refused by bob") || said.contains("not waiting"),
+        "{said}"
+    );
+}
+
+/// Only the step's `approvers` may answer: anyone else's `approve` is
+/// refused and leaves the request open (hardening issue, item 3).
+#[test]
+fn only_a_named_approver_may_approve() {
+    let env = Env::new();
+    let plugin = support::fixture("approvers");
+    let child = env.spawn(&["run", &plugin, "release-by-alice"]);
+    let approvals = env.state.path().join("approvals");
+    wait_for("the approval request", || {
+        std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
+    });
+    let id = only_run_id(env.state.path());
+    let mallory = env.run(&["approve", &id, "--as", "mallory"]);
+    assert_eq!(mallory.status.code(), Some(2), "{}", text(&mallory.stdout));
+    assert!(
+        text(&mallory.stderr).contains("its approvers are alice"),
+        "{}",
+        text(&mallory.stderr)
+    );
+    let alice = env.run(&["approve", &id, "--as", "alice"]);
+    assert_eq!(alice.status.code(), Some(0), "{}", text(&alice.stderr));
+    let out = child.wait_with_output().expect("run ends");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(env.work.path().join("released").exists());
+}
+
+/// One process drives a run: resuming a run whose process still runs it is
+/// refused, naming that process (hardening issue, item 4).
+#[test]
+fn a_run_in_progress_cannot_be_resumed_by_another_process() {
+    let env = Env::new();
+    let (mut child, id) = start_gated_release(&env, "4.0.0");
+    let answers = env.state.path().join("refuse.json");
+    std::fs::write(&answers, r#"{"approver": "bob", "approve": false}"#).expect("write");
+    let resumed = env.run(&[
+        "resume",
+        &id,
+        "--approve-from",
+        &answers.display().to_string(),
+    ]);
+    assert_eq!(resumed.status.code(), Some(2), "{}", text(&resumed.stderr));
+    let said = text(&resumed.stderr);
+    assert!(
+        said.contains("in progress") && said.contains(&format!("pid {}", child.id())),
+        "{said}"
+    );
+    assert_eq!(env.run(&["reject", &id]).status.code(), Some(0));
+    assert_eq!(child.wait().expect("run ends").code(), Some(4));
 }
 
 #[test]

@@ -524,6 +524,47 @@ async fn http_serves_on_loopback_behind_the_bearer_token() {
     );
 }
 
+/// A server refused its address leaves the stored token alone: the running
+/// server's clients keep working (hardening issue, item 18). The bearer
+/// scheme is matched case-insensitively (item 19).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_address_keeps_the_stored_token_and_the_scheme_is_case_insensitive() {
+    let env = Env::new();
+    let server = HttpServer::start(&env, &[&fixture("run-basics")]);
+    let stored = env.state.path().join("serve-token");
+    std::fs::write(&stored, "kept-token-0123456789abcdef").expect("token");
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(["serve", "--http", &addr, &fixture("run-basics")])
+        .envs(env.server_env())
+        .env_remove("PLUGCTL_SERVE_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("plugctl runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot listen"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&stored).expect("token"),
+        "kept-token-0123456789abcdef"
+    );
+    let mut spec = ServerSpec::http("plugctl", &server.url);
+    spec.auth = AuthSpec::Headers(vec![(
+        "Authorization".to_owned(),
+        plug_mcp::secret::Secret::new(format!("bearer {TOKEN}")),
+    )]);
+    let client = connect(&spec).await;
+    assert!(client.list_tools().await.is_ok());
+    client.shutdown().await;
+}
+
 #[test]
 fn http_refuses_an_address_other_hosts_could_reach() {
     let env = Env::new();

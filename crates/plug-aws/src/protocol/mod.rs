@@ -117,6 +117,12 @@ pub enum SerializeError {
     /// The model refers to a shape it does not define.
     #[error("the model has no shape `{0}`")]
     MissingShape(String),
+    /// A URI member has a `.` or `..` segment, which URL parsing would
+    /// resolve into another resource's path (`Key: ../other-bucket/x`).
+    #[error(
+        "{0}: a `.` or `..` path segment cannot be sent without naming another resource; rename it"
+    )]
+    DotSegment(String),
 }
 
 /// Why a successful response could not be read.

@@ -88,6 +88,20 @@ fn fill_labels(
             .get(name)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| SerializeError::MissingLabel(name.to_owned()))?;
+        // URL parsing resolves dot segments, even percent-encoded ones
+        // (WHATWG URL: `%2e%2e` is `..`), so a request whose label holds one
+        // would reach another resource (path-style S3: another bucket). AWS
+        // SDKs send such keys literally over their own URI type; our HTTP
+        // stack cannot, so they are refused rather than redirected.
+        let dot = |s: &str| s == "." || s == "..";
+        let has_dot_segment = if greedy {
+            value.split('/').any(dot)
+        } else {
+            dot(value)
+        };
+        if has_dot_segment {
+            return Err(SerializeError::DotSegment(name.to_owned()));
+        }
         let set = if greedy { GREEDY } else { UNRESERVED };
         out.extend(utf8_percent_encode(value, set));
         rest = &rest[end + 1..];
@@ -450,6 +464,42 @@ mod tests {
         assert_eq!(
             fill_labels("/{Bucket}/{Missing}", &labels),
             Err(SerializeError::MissingLabel("Missing".into()))
+        );
+    }
+
+    /// `Key: ../other-bucket/x` would become a request for another bucket
+    /// once the URL is parsed (hardening issue, item 12).
+    #[test]
+    fn dot_segments_in_labels_are_refused_not_resolved() {
+        for key in ["../other-bucket/x", "a/./b", "a/..", ".", ".."] {
+            let labels: BTreeMap<String, String> = [
+                ("Bucket".to_owned(), "b".to_owned()),
+                ("Key".to_owned(), key.to_owned()),
+            ]
+            .into();
+            assert_eq!(
+                fill_labels("/{Bucket}/{Key+}", &labels),
+                Err(SerializeError::DotSegment("Key".into())),
+                "{key}"
+            );
+        }
+        let labels: BTreeMap<String, String> = [
+            ("Bucket".to_owned(), "..".to_owned()),
+            ("Key".to_owned(), "a..b/.c/d.".to_owned()),
+        ]
+        .into();
+        assert_eq!(
+            fill_labels("/{Bucket}/{Key+}", &labels),
+            Err(SerializeError::DotSegment("Bucket".into()))
+        );
+        let labels: BTreeMap<String, String> = [
+            ("Bucket".to_owned(), "b".to_owned()),
+            ("Key".to_owned(), "a..b/.c/d.".to_owned()),
+        ]
+        .into();
+        assert_eq!(
+            fill_labels("/{Bucket}/{Key+}", &labels).as_deref(),
+            Ok("/b/a..b/.c/d.")
         );
     }
 }

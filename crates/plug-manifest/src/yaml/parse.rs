@@ -17,6 +17,16 @@ pub struct SyntaxError {
     pub span: SourceSpan,
 }
 
+/// How deeply collections may nest. Block style has no limit of its own in
+/// the parser, and building the tree recurses once per level: 5,000 nested
+/// `- ` items would overflow the stack. No plugin file comes near this.
+pub const MAX_DEPTH: usize = 256;
+
+/// How many nodes aliases may add in all. Each alias copies its anchor's
+/// tree, so nested aliases grow exponentially (a 600-byte "billion laughs"
+/// file would need more memory than any machine has).
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
 /// Parses the first document of `src`; an empty document is a null node.
 pub fn parse(src: &str) -> Result<Node, SyntaxError> {
     let offsets = Offsets::new(src);
@@ -24,6 +34,8 @@ pub fn parse(src: &str) -> Result<Node, SyntaxError> {
         parser: Parser::new_from_str(src),
         offsets: &offsets,
         anchors: HashMap::new(),
+        depth: 0,
+        expanded: 0,
     };
     builder.document()
 }
@@ -69,7 +81,12 @@ impl Offsets {
 struct Builder<'a, 'src> {
     parser: Parser<'src, saphyr_parser::StrInput<'src>>,
     offsets: &'a Offsets,
-    anchors: HashMap<usize, Node>,
+    /// Each anchor's tree and its number of nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Collections open around the current event.
+    depth: usize,
+    /// Nodes aliases have added so far.
+    expanded: usize,
 }
 
 impl<'src> Builder<'_, 'src> {
@@ -145,14 +162,25 @@ impl<'src> Builder<'_, 'src> {
                     anchor,
                 )
             }
-            Event::SequenceStart(anchor, _) => (self.sequence(span)?, anchor),
-            Event::MappingStart(anchor, _) => (self.mapping(span)?, anchor),
+            Event::SequenceStart(anchor, _) => (self.nested(span, Self::sequence)?, anchor),
+            Event::MappingStart(anchor, _) => (self.nested(span, Self::mapping)?, anchor),
             Event::Alias(id) => {
-                let mut node = self.anchors.get(&id).cloned().ok_or_else(|| SyntaxError {
+                let at = self.offsets.span(&span.start, &span.end);
+                let (node, size) = self.anchors.get(&id).ok_or_else(|| SyntaxError {
                     message: "alias to an unknown anchor".into(),
-                    span: self.offsets.span(&span.start, &span.end),
+                    span: at,
                 })?;
-                node.span = self.offsets.span(&span.start, &span.end);
+                self.expanded += size;
+                if self.expanded > MAX_ALIAS_NODES {
+                    return Err(SyntaxError {
+                        message: format!(
+                            "aliases expand to more than {MAX_ALIAS_NODES} nodes; write the values out instead"
+                        ),
+                        span: at,
+                    });
+                }
+                let mut node = node.clone();
+                node.span = at;
                 (node, 0)
             }
             _ => {
@@ -163,9 +191,27 @@ impl<'src> Builder<'_, 'src> {
             }
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size_of(&node)));
         }
         Ok(node)
+    }
+
+    /// Builds a collection one level deeper, refusing to go past `MAX_DEPTH`.
+    fn nested(
+        &mut self,
+        span: Span,
+        build: fn(&mut Self, Span) -> Result<Node, SyntaxError>,
+    ) -> Result<Node, SyntaxError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(SyntaxError {
+                message: format!("nested deeper than {MAX_DEPTH} levels"),
+                span: self.offsets.span(&span.start, &span.end),
+            });
+        }
+        self.depth += 1;
+        let node = build(self, span);
+        self.depth -= 1;
+        node
     }
 
     fn sequence(&mut self, start: Span) -> Result<Node, SyntaxError> {
@@ -265,6 +311,15 @@ fn looks_like_float(text: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
+/// The number of nodes in a tree (its depth is bounded by `MAX_DEPTH`).
+fn size_of(node: &Node) -> usize {
+    1 + match &node.kind {
+        NodeKind::Seq(items) => items.iter().map(size_of).sum(),
+        NodeKind::Map(entries) => entries.iter().map(|(k, v)| size_of(k) + size_of(v)).sum(),
+        NodeKind::Scalar(_) => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +369,32 @@ mod tests {
             parse("").expect("empty is null").kind,
             NodeKind::Scalar(Scalar::Null)
         );
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_not_expanded() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut previous = 'a';
+        for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] {
+            let refs = vec![format!("*{previous}"); 10].join(", ");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+            previous = name;
+        }
+        let error = parse(&text).expect_err("refused");
+        assert!(
+            error.message.contains("aliases expand"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn deep_block_nesting_is_refused_without_overflowing_the_stack() {
+        let text = format!("{}x\n", "- ".repeat(5_000));
+        let error = parse(&text).expect_err("refused");
+        assert!(error.message.contains("nested deeper"), "{}", error.message);
+        let fine = format!("{}x\n", "- ".repeat(100));
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl Interpreter {
             return Ok(());
         }
         let reason = format!("{} may only be done by a human", needs_human.join(", "));
-        let approver = self.approve(req, None, reason, needs_human).await?;
+        let approver = self.approve(req, None, reason, needs_human, &[]).await?;
         state.actor = Actor::Human;
         state.source_identity = approver.clone();
         *state.invoker.lock().await = None;
@@ -68,13 +68,16 @@ impl Interpreter {
         Ok(())
     }
 
-    /// Asks a human; returns who approved, or the refusal as an outcome.
+    /// Asks a human; returns who approved, or the refusal as an outcome. An
+    /// approval from someone outside `approvers` (when it names any) counts
+    /// as a refusal, whoever's port let it through.
     pub(super) async fn approve(
         &self,
         req: &RunRequest,
         step: Option<&str>,
         reason: String,
         actions: Vec<String>,
+        approvers: &[String],
     ) -> Result<String, RunOutcome> {
         self.record(
             req,
@@ -88,8 +91,23 @@ impl Interpreter {
             step: step.map(str::to_owned),
             reason,
             actions,
+            approvers: approvers.to_vec(),
         };
-        match self.ports.approver.ask(&request).await {
+        let answer = match self.ports.approver.ask(&request).await {
+            ApprovalAnswer::Approved { approver }
+                if !approvers.is_empty() && !approvers.contains(&approver) =>
+            {
+                ApprovalAnswer::Refused {
+                    reason: Some(format!(
+                        "`{approver}` is not among the step's approvers ({})",
+                        approvers.join(", ")
+                    )),
+                    by: approver,
+                }
+            }
+            answer => answer,
+        };
+        match answer {
             ApprovalAnswer::Approved { approver } => {
                 self.record(
                     req,

@@ -296,13 +296,13 @@ impl Interpreter {
                 let arguments = resolve(arguments)?;
                 self.mcp(req, state.trace, server, tool, arguments).await
             }
-            Action::Approval { message, .. } => {
+            Action::Approval { message, approvers } => {
                 let message = resolve(&serde_json::Value::String(message.clone()))?
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
                 match self
-                    .approve(req, Some(&step.name), message, Vec::new())
+                    .approve(req, Some(&step.name), message, Vec::new(), approvers)
                     .await
                 {
                     Ok(approver) => Ok(Value::Map(
