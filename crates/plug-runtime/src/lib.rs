@@ -30,6 +30,7 @@ pub mod policies;
 pub mod prepare;
 pub mod report;
 pub mod settings;
+pub mod signals;
 pub mod state;
 pub mod telemetry;
 

@@ -112,7 +112,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.write_all(text.as_bytes())
 }
 
-/// Serves until the server shuts down (Ctrl-C), then lets runs reach a step
+/// Serves until the server shuts down (Ctrl-C or SIGTERM), then lets runs reach a step
 /// boundary. The token is obtained (and a new one stored) only once the
 /// address is ours, so a second server refused the address never replaces
 /// the token a running server's clients use.

@@ -165,7 +165,11 @@ pub async fn serve_stdio(served: Arc<Served>) -> Result<(), ServeError> {
         .serve(transport)
         .await
         .map_err(|e| ServeError::Session(e.to_string()))?;
-    let _ = running.waiting().await;
+    // A signal ends the session as the client closing it would.
+    tokio::select! {
+        _ = running.waiting() => {}
+        () = plug_runtime::signals::stop_requested() => {}
+    }
     served.drain(DRAIN_GRACE).await;
     Ok(())
 }
@@ -192,9 +196,8 @@ pub fn serve(runtime: Runtime, options: &ServeOptions) -> Result<(), ServeError>
             Some(addr) => {
                 let shutdown = served.shutdown().clone();
                 tokio::spawn(async move {
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        shutdown.cancel();
-                    }
+                    plug_runtime::signals::stop_requested().await;
+                    shutdown.cancel();
                 });
                 http::serve_http(served, addr, options.token_file.as_deref(), &state).await
             }

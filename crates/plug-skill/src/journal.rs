@@ -183,6 +183,7 @@ impl Journal {
     pub fn reopen(state_dir: &Path, run_id: &RunId) -> Result<(Self, Vec<Entry>), JournalError> {
         let path = Self::path_for(state_dir, run_id);
         let file = OpenOptions::new()
+            .read(true)
             .append(true)
             .open(&path)
             .map_err(|source| JournalError::Io {
@@ -191,6 +192,10 @@ impl Journal {
             })?;
         // Locked before reading: what is read is what nobody else appends to.
         lock(&file, &path, run_id)?;
+        cut_torn_tail(&file).map_err(|source| JournalError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let entries = read(&path)?;
         Ok((Journal { path, file }, entries))
     }
@@ -211,6 +216,35 @@ impl Journal {
         self.file.write_all(&line).map_err(io)?;
         self.file.sync_data().map_err(io)
     }
+}
+
+/// Cuts a last line the process died writing (no newline at the end), so
+/// the next entry starts on a line of its own instead of gluing onto it.
+/// `read` already ignores such a line; nothing of a finished entry is lost.
+fn cut_torn_tail(file: &File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut reader = file;
+    let len = reader.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok(());
+    }
+    let mut keep = len;
+    let mut chunk = [0u8; 4096];
+    while keep > 0 {
+        let start = keep.saturating_sub(chunk.len() as u64);
+        let n = usize::try_from(keep - start).unwrap_or(chunk.len());
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(&mut chunk[..n])?;
+        if let Some(at) = chunk[..n].iter().rposition(|b| *b == b'\n') {
+            keep = start + at as u64 + 1;
+            break;
+        }
+        keep = start;
+    }
+    if keep < len {
+        file.set_len(keep)?;
+    }
+    Ok(())
 }
 
 /// Reads every entry of a journal file. A torn last line (the process died
@@ -356,19 +390,29 @@ pub struct RunSummary {
     pub started_ms: u64,
 }
 
-/// Every run in the state directory, oldest first.
-pub fn list(state_dir: &Path) -> Result<Vec<RunSummary>, JournalError> {
+/// Every run in the state directory, oldest first, and the journals that
+/// could not be read (one bad journal never hides the others). A run with
+/// no end whose journal nobody holds died with its process: it shows as
+/// `interrupted`, and `resume` continues it.
+pub fn list(state_dir: &Path) -> (Vec<RunSummary>, Vec<JournalError>) {
     let dir = state_dir.join("runs");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
+        return (Vec::new(), Vec::new());
     };
     let mut runs = Vec::new();
+    let mut unreadable = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_none_or(|e| e != "jsonl") {
             continue;
         }
-        let journal = read(&path)?;
+        let journal = match read(&path) {
+            Ok(journal) => journal,
+            Err(e) => {
+                unreadable.push(e);
+                continue;
+            }
+        };
         let Some(Entry::Started {
             run_id,
             plugin,
@@ -388,13 +432,17 @@ pub fn list(state_dir: &Path) -> Result<Vec<RunSummary>, JournalError> {
             run_id: run_id.clone(),
             plugin: plugin.clone(),
             skill: skill.clone(),
-            state: state.unwrap_or_else(|| "running".into()),
+            state: state.unwrap_or_else(|| {
+                let driven = File::open(&path)
+                    .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
+                if driven { "running" } else { "interrupted" }.into()
+            }),
             steps_done,
             started_ms: *at_ms,
         });
     }
     runs.sort_by_key(|r| r.started_ms);
-    Ok(runs)
+    (runs, unreadable)
 }
 
 #[cfg(test)]

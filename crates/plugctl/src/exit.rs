@@ -15,7 +15,7 @@ pub enum Exit {
     ApprovalRefused = 4,
     /// `run`: a hook blocked the run.
     Blocked = 5,
-    /// `run`: interrupted (Ctrl-C or the skill timeout); `plugctl resume` continues it.
+    /// `run`: interrupted (Ctrl-C, SIGTERM or the skill timeout); `plugctl resume` continues it.
     Interrupted = 6,
     /// Whoever read the output stopped reading (`plugctl ... | head`): the
     /// shells' code for a process ended by SIGPIPE, without a panic message.

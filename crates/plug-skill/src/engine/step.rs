@@ -32,7 +32,7 @@ impl Interpreter {
     ) -> Result<(), RunOutcome> {
         if self.interrupted() {
             return Err(RunOutcome::Interrupted {
-                reason: "interrupted (Ctrl-C) before this step".into(),
+                reason: "interrupted (Ctrl-C, SIGTERM or a cancelled call) before this step".into(),
             });
         }
         if let Some(when) = &step.when {
@@ -195,7 +195,7 @@ impl Interpreter {
         };
         tokio::select! {
             result = tokio::time::timeout(timeout, work) => Ok(result.unwrap_or_else(|_| Err(StepError::Failed(format!("timed out after {}", humantime::format_duration(timeout)))))),
-            () = interrupted => Err(RunOutcome::Interrupted { reason: "interrupted (Ctrl-C) during a step".into() }),
+            () = interrupted => Err(RunOutcome::Interrupted { reason: "interrupted (Ctrl-C, SIGTERM or a cancelled call) during a step".into() }),
         }
     }
 

@@ -117,7 +117,10 @@ pub fn resume(args: &ResumeArgs) -> Outcome {
 /// `plugctl runs`.
 pub fn runs(args: &RunsArgs) -> Outcome {
     let settings = settings(plug_runtime::Flags::default())?;
-    let runs = plug_skill::journal::list(settings.state.root()).or_usage()?;
+    let (runs, unreadable) = plug_skill::journal::list(settings.state.root());
+    unreadable
+        .iter()
+        .for_each(|e| eprintln!("warning: skipped {e}"));
     match args.output {
         Output::Json => println!(
             "{}",
@@ -168,12 +171,9 @@ fn execute(
     crate::setup::async_runtime()?.block_on(async move {
         let (stop, interrupt) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "interrupt: stopping at the next step boundary (resume with `plugctl resume`)"
-                );
-                let _ = stop.send(true);
-            }
+            plug_runtime::signals::stop_requested().await;
+            eprintln!("interrupt: stopping the run (resume with `plugctl resume`)");
+            let _ = stop.send(true);
         });
         let host = RunHost {
             approver,
