@@ -23,6 +23,9 @@ use super::{DRAIN_GRACE, PlugServer, ServeError, Served};
 /// The variable a bearer token may come from.
 pub const TOKEN_ENV: &str = "PLUGCTL_SERVE_TOKEN";
 
+/// How long a client has to send a request's headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The path the MCP endpoint answers on.
 const ENDPOINT: &str = "/mcp";
 
@@ -156,7 +159,11 @@ fn connection(stream: tokio::net::TcpStream, mcp: Mcp, token: BearerToken) {
         async move { Ok::<_, Infallible>(route(request, &mcp, &token).await) }
     });
     tokio::spawn(async move {
+        // A client that opens a connection and never finishes its headers
+        // is dropped instead of holding the connection forever.
         let _ = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(TokioIo::new(stream), service)
             .await;
     });

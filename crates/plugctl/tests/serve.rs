@@ -565,6 +565,31 @@ async fn a_refused_address_keeps_the_stored_token_and_the_scheme_is_case_insensi
     client.shutdown().await;
 }
 
+/// A connection that never finishes its headers is closed by the server
+/// instead of being held forever (hardening issue, item 19).
+#[test]
+fn a_half_open_connection_is_closed() {
+    use std::io::Read;
+    let env = Env::new();
+    let server = HttpServer::start(&env, &[&fixture("run-basics")]);
+    let addr = server.url.trim_start_matches("http://").trim_end_matches("/mcp").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    stream
+        .write_all(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\n")
+        .expect("partial headers");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let closed = match stream.read(&mut buf) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "the server still holds the connection after 30 s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+}
+
 #[test]
 fn http_refuses_an_address_other_hosts_could_reach() {
     let env = Env::new();
