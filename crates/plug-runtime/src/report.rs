@@ -49,5 +49,8 @@ pub fn summary(report: &RunReport) -> String {
             "interrupted: {reason}; continue with `plugctl resume {}`",
             report.run_id
         ),
+        RunOutcome::JournalFailed { error } => {
+            format!("stopped: the run journal could not be written ({error})")
+        }
     }
 }

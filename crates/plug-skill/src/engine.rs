@@ -195,6 +195,12 @@ pub enum RunOutcome {
         /// Why.
         reason: String,
     },
+    /// The journal could not be written (a full disk, say): the run stops
+    /// rather than go on without a record it could be resumed from.
+    JournalFailed {
+        /// The I/O error.
+        error: String,
+    },
 }
 
 impl RunOutcome {
@@ -207,6 +213,14 @@ impl RunOutcome {
             RunOutcome::ApprovalRefused { .. } => "approval_refused",
             RunOutcome::Blocked { .. } => "blocked",
             RunOutcome::Interrupted { .. } => "interrupted",
+            RunOutcome::JournalFailed { .. } => "journal_failed",
+        }
+    }
+
+    /// The outcome of a journal write that failed.
+    pub fn journal_failed(error: crate::journal::JournalError) -> RunOutcome {
+        RunOutcome::JournalFailed {
+            error: error.to_string(),
         }
     }
 
@@ -221,6 +235,7 @@ impl RunOutcome {
                 Some(reason.clone())
             }
             RunOutcome::Blocked { reasons } => Some(reasons.join("; ")),
+            RunOutcome::JournalFailed { error } => Some(error.clone()),
         }
     }
 }
@@ -296,7 +311,16 @@ impl Interpreter {
         let resume = resume.unwrap_or_default();
         let mut state = self.initial_state(req, &resume);
         if resume.completed.is_empty() && resume.approved_by.is_none() {
-            let _ = journal.append(&started_entry(req));
+            // A run that cannot record its start never starts.
+            if let Err(e) = journal.append(&started_entry(req)) {
+                return RunReport {
+                    run_id: req.run_id.clone(),
+                    outcome: RunOutcome::journal_failed(e),
+                    actor: state.actor,
+                    steps: Vec::new(),
+                    messages: Vec::new(),
+                };
+            }
         }
         let at_ms = self.record(
             req,
@@ -395,10 +419,17 @@ impl Interpreter {
         started: Instant,
         outcome: RunOutcome,
     ) -> RunReport {
-        let _ = journal.append(&Entry::Finished {
+        let finished = journal.append(&Entry::Finished {
             state: outcome.state().to_owned(),
             reason: outcome.reason(),
         });
+        // A run whose end is not journaled does not claim to have ended well.
+        let outcome = match (finished, outcome) {
+            (Err(e), outcome) if !matches!(outcome, RunOutcome::JournalFailed { .. }) => {
+                RunOutcome::journal_failed(e)
+            }
+            (_, outcome) => outcome,
+        };
         self.record(
             req,
             EventKind::RunFinished {

@@ -32,6 +32,7 @@ pub fn for_outcome(outcome: &plug_skill::RunOutcome) -> Exit {
         RunOutcome::ApprovalRefused { .. } => Exit::ApprovalRefused,
         RunOutcome::Blocked { .. } => Exit::Blocked,
         RunOutcome::Interrupted { .. } => Exit::Interrupted,
+        RunOutcome::JournalFailed { .. } => Exit::Usage,
     }
 }
 

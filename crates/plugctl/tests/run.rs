@@ -525,3 +525,52 @@ fn sigterm_interrupts_the_run_like_ctrl_c() {
     let runs = text(&env.run(&["runs"]).stdout);
     assert!(runs.contains(&id) && runs.contains("interrupted"), "{runs}");
 }
+
+/// Unmounts a test's tmpfs when the test ends, whatever happens.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A run that cannot write its journal (a full disk) never starts its steps
+/// and exits 2 saying why, instead of "succeeded" with an empty journal
+/// (durability issue, item 1). Needs root to mount a small tmpfs.
+#[test]
+fn a_run_that_cannot_journal_does_not_start() {
+    let env = Env::new();
+    let disk = tempfile::tempdir().expect("tempdir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(disk.path())
+        .stderr(Stdio::null())
+        .status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let _unmount = Mounted(disk.path().to_path_buf());
+    std::fs::create_dir_all(disk.path().join("runs")).expect("runs dir");
+    let mut filler = std::fs::File::create(disk.path().join("filler")).expect("filler");
+    while std::io::Write::write_all(&mut filler, &[0u8; 4096]).is_ok() {}
+    drop(filler);
+    let out = env
+        .command(&["run", &fixture(), "build-report", "--param", "target=x"])
+        .env("PLUGCTL_STATE_DIR", disk.path())
+        .output()
+        .expect("plugctl runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("journal could not be written")
+            || text(&out.stderr).contains("journal"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        !env.work.path().join("report.txt").exists(),
+        "no step ran without its journal"
+    );
+}

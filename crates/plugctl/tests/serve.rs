@@ -572,7 +572,11 @@ fn a_half_open_connection_is_closed() {
     use std::io::Read;
     let env = Env::new();
     let server = HttpServer::start(&env, &[&fixture("run-basics")]);
-    let addr = server.url.trim_start_matches("http://").trim_end_matches("/mcp").to_owned();
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
     let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
     stream
         .write_all(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\n")

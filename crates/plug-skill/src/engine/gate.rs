@@ -61,11 +61,12 @@ impl Interpreter {
         state.actor = Actor::Human;
         state.source_identity = approver.clone();
         *state.invoker.lock().await = None;
-        let _ = journal.append(&Entry::ActorChanged {
-            actor: Actor::Human,
-            approver,
-        });
-        Ok(())
+        journal
+            .append(&Entry::ActorChanged {
+                actor: Actor::Human,
+                approver,
+            })
+            .map_err(RunOutcome::journal_failed)
     }
 
     /// Asks a human; returns who approved, or the refusal as an outcome. An

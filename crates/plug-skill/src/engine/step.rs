@@ -49,7 +49,7 @@ impl Interpreter {
                     StepOutcome::Skipped,
                     &Value::Null,
                     None,
-                );
+                )?;
                 state.steps.push(StepReport {
                     name: step.name.clone(),
                     action: step.action.name(),
@@ -109,7 +109,7 @@ impl Interpreter {
             result: value,
             outputs,
         };
-        self.journal_finish_result(journal, index, step, outcome, &result, error.clone());
+        self.journal_finish_result(journal, index, step, outcome, &result, error.clone())?;
         let outcome_text = format!("{outcome:?}").to_lowercase();
         self.record(
             req,
@@ -150,11 +150,13 @@ impl Interpreter {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let _ = journal.append(&Entry::StepStarted {
-                index,
-                name: step.name.clone(),
-                attempt,
-            });
+            journal
+                .append(&Entry::StepStarted {
+                    index,
+                    name: step.name.clone(),
+                    attempt,
+                })
+                .map_err(RunOutcome::journal_failed)?;
             let timeout = step
                 .timeout
                 .unwrap_or(self.options.default_step_timeout)
@@ -555,13 +557,13 @@ impl Interpreter {
         outcome: StepOutcome,
         value: &Value,
         error: Option<String>,
-    ) {
+    ) -> Result<(), RunOutcome> {
         let result = StepResult {
             name: step.name.clone(),
             result: value.clone(),
             outputs: Default::default(),
         };
-        self.journal_finish_result(journal, index, step, outcome, &result, error);
+        self.journal_finish_result(journal, index, step, outcome, &result, error)
     }
 
     fn journal_finish_result(
@@ -572,20 +574,24 @@ impl Interpreter {
         outcome: StepOutcome,
         result: &StepResult,
         error: Option<String>,
-    ) {
+    ) -> Result<(), RunOutcome> {
         let outputs = result
             .outputs
             .iter()
             .map(|(k, v)| (k.clone(), to_tagged(v)))
             .collect();
-        let _ = journal.append(&Entry::StepFinished {
-            index,
-            name: step.name.clone(),
-            outcome,
-            result: to_tagged(&result.result),
-            outputs,
-            error,
-        });
+        // A step whose end is not journaled would run again on resume: the
+        // run stops rather than go on without its record.
+        journal
+            .append(&Entry::StepFinished {
+                index,
+                name: step.name.clone(),
+                outcome,
+                result: to_tagged(&result.result),
+                outputs,
+                error,
+            })
+            .map_err(RunOutcome::journal_failed)
     }
 }
 
