@@ -36,6 +36,10 @@ impl CommandRunner for ProcessRunner {
             program: program.clone(),
             reason: e.to_string(),
         })?;
+        // If this future is dropped mid-step (the run was interrupted), the
+        // whole group goes, not only the direct child `kill_on_drop` reaches:
+        // a `sleep` inside `sh -c` must not outlive the run and race a resume.
+        let mut group = GroupGuard::new(&child);
         let stdout = capped(child.stdout.take(), spec.max_output);
         let stderr = capped(child.stderr.take(), spec.max_output);
         let waited = tokio::time::timeout(spec.timeout, async {
@@ -44,6 +48,7 @@ impl CommandRunner for ProcessRunner {
         .await;
         match waited {
             Ok((status, (stdout, cut_out), (stderr, cut_err))) => {
+                group.disarm();
                 let status = status.map_err(|e| CommandError::Spawn {
                     program: program.clone(),
                     reason: e.to_string(),
@@ -58,6 +63,8 @@ impl CommandRunner for ProcessRunner {
             }
             Err(_) => {
                 kill_group(&child);
+                // Reaped below: the pid could name another group afterwards.
+                group.disarm();
                 let _ = child.kill().await;
                 Ok(CommandOutput {
                     exit_code: None,
@@ -95,14 +102,50 @@ async fn capped(stream: Option<impl AsyncRead + Unpin>, cap: usize) -> (Vec<u8>,
 /// Kills the child's whole process group (it leads its own, see `process_group(0)`).
 #[cfg(unix)]
 fn kill_group(child: &tokio::process::Child) {
-    let pid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .and_then(rustix::process::Pid::from_raw);
-    if let Some(pid) = pid {
+    if let Some(pid) = group_of(child) {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
 }
 
+#[cfg(unix)]
+fn group_of(child: &tokio::process::Child) -> Option<rustix::process::Pid> {
+    child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw)
+}
+
 #[cfg(not(unix))]
 fn kill_group(_child: &tokio::process::Child) {}
+
+/// Kills a step's process group when dropped, unless the step ran to its end.
+struct GroupGuard {
+    #[cfg(unix)]
+    group: Option<rustix::process::Pid>,
+}
+
+impl GroupGuard {
+    fn new(_child: &tokio::process::Child) -> Self {
+        GroupGuard {
+            #[cfg(unix)]
+            group: group_of(_child),
+        }
+    }
+
+    /// The step ended on its own: leave its group alone.
+    fn disarm(&mut self) {
+        #[cfg(unix)]
+        {
+            self.group = None;
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.group {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}

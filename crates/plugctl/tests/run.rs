@@ -574,3 +574,44 @@ fn a_run_that_cannot_journal_does_not_start() {
         "no step ran without its journal"
     );
 }
+
+/// An interrupted step's whole process group goes with it: a `sleep` inside
+/// `sh -c` does not outlive the run to race a resume (durability issue,
+/// item 5).
+#[test]
+fn an_interrupted_step_leaves_no_process_behind() {
+    let env = Env::new();
+    let plugin = env.work.path().join("plugin");
+    std::fs::create_dir_all(plugin.join("skills")).expect("mkdir");
+    std::fs::write(
+        plugin.join("plugin.yaml"),
+        "plugin:\n  name: lingering\n  version: 0.1.0\n  skills:\n    - name: background\n      path: ./skills/background.yaml\n",
+    )
+    .expect("manifest");
+    std::fs::write(
+        plugin.join("skills/background.yaml"),
+        "skill:\n  name: background\n  description: d\n  steps:\n    - name: wait\n      action: run_command\n      command: [sh, -c, 'sleep 300 & echo $! > bg.pid; wait']\n",
+    )
+    .expect("skill");
+    let child = env.spawn(&["run", &plugin.display().to_string(), "background"]);
+    let pid_file = env.work.path().join("bg.pid");
+    wait_for("the background sleep", || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let sleep_pid = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .to_owned();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("run ends");
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    wait_for("the background sleep to be gone", || {
+        !Path::new(&format!("/proc/{sleep_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{sleep_pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
+}
