@@ -6,21 +6,21 @@
 
 use std::collections::BTreeSet;
 
-use plug_manifest::native::model::{Action, Skill};
+use plug_manifest::native::model::{Action, Skill, Step};
 
 /// One AWS call of a skill and the IAM actions it implies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImpliedCall {
+#[derive(Debug, Clone)]
+pub struct ImpliedCall<'s> {
     /// The step making the call.
-    pub step: String,
-    /// Position of the step in the skill.
-    pub step_index: usize,
+    pub step: &'s Step,
     /// Whether it is the step's fallback call rather than its own.
     pub fallback: bool,
     /// The service, as botocore names it.
-    pub service: String,
+    pub service: &'s str,
     /// The operation, as the skill writes it.
-    pub method: String,
+    pub method: &'s str,
+    /// The call's params, as the skill writes them.
+    pub params: &'s serde_json::Value,
     /// The actions it needs; `None` when the operation is unknown (the
     /// validator reports that call on its own).
     pub actions: Option<Vec<String>>,
@@ -28,11 +28,10 @@ pub struct ImpliedCall {
 
 /// Every AWS call of the skill's steps and fallbacks, in step order, with
 /// the IAM actions each implies.
-pub fn implied_calls(skill: &Skill) -> Vec<ImpliedCall> {
+pub fn implied_calls(skill: &Skill) -> Vec<ImpliedCall<'_>> {
     let mut calls = Vec::new();
-    for (step_index, step) in skill.steps.iter().enumerate() {
-        let fallback = step.fallback.as_ref().map(|f| &f.action);
-        for (n, action) in std::iter::once(&step.action).chain(fallback).enumerate() {
+    for step in &skill.steps {
+        for (n, action) in step.actions().enumerate() {
             let (Action::AwsApi {
                 service,
                 method,
@@ -55,11 +54,11 @@ pub fn implied_calls(skill: &Skill) -> Vec<ImpliedCall> {
                 a
             });
             calls.push(ImpliedCall {
-                step: step.name.clone(),
-                step_index,
+                step,
                 fallback: n == 1,
-                service: service.clone(),
-                method: method.clone(),
+                service,
+                method,
+                params,
                 actions,
             });
         }

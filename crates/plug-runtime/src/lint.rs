@@ -41,8 +41,7 @@ fn call_findings(loaded: &LoadedSkill) -> Vec<Finding> {
     };
     let mut found = Vec::new();
     for call in implied_calls(skill) {
-        let step = &skill.steps[call.step_index];
-        let span = method_span(&loaded.file, step.span, usize::from(call.fallback));
+        let span = method_span(&loaded.file, call.step.span, usize::from(call.fallback));
         for action in undeclared(&call, &loaded.required_permissions) {
             found.push(Finding::warning(
                 loaded.file.clone(),
@@ -50,22 +49,14 @@ fn call_findings(loaded: &LoadedSkill) -> Vec<Finding> {
                 Code::UndeclaredPermission,
                 format!(
                     "step `{}` calls {} {}, which needs `{action}`, but the manifest does not list it in this skill's required_permissions",
-                    call.step, call.service, call.method
+                    call.step.name, call.service, call.method
                 ),
                 Some(format!(
                     "add `{action}` to required_permissions (least privilege: declare exactly what the skill uses)"
                 )),
             ));
         }
-        let action = if call.fallback {
-            step.fallback.as_ref().map(|f| &f.action)
-        } else {
-            Some(&step.action)
-        };
-        let Some(Action::AwsApi { params, .. } | Action::WaitFor { params, .. }) = action else {
-            continue;
-        };
-        for problem in plug_aws::validate_call(&call.service, &call.method, params) {
+        for problem in plug_aws::validate_call(call.service, call.method, call.params) {
             let member = if problem.path.is_empty() {
                 String::new()
             } else {
@@ -75,7 +66,7 @@ fn call_findings(loaded: &LoadedSkill) -> Vec<Finding> {
                 loaded.file.clone(),
                 span,
                 Code::AwsCall,
-                format!("step `{}`{member}: {}", call.step, problem.message),
+                format!("step `{}`{member}: {}", call.step.name, problem.message),
                 problem
                     .suggestion
                     .as_ref()
@@ -182,11 +173,9 @@ fn needed_actions(plugin: &Plugin, entry: &SkillEntry) -> Option<Vec<String>> {
         .findings
         .iter()
         .any(|f| f.severity == Severity::Error && Arc::ptr_eq(&f.file, &loaded.file));
-    let calls_tools = skill.steps.iter().any(|step| {
-        std::iter::once(&step.action)
-            .chain(step.fallback.as_ref().map(|f| &f.action))
-            .any(|a| matches!(a, Action::McpCall { .. }))
-    });
+    let calls_tools = (skill.steps.iter())
+        .flat_map(|step| step.actions())
+        .any(|a| matches!(a, Action::McpCall { .. }));
     if broken || calls_tools {
         return None;
     }

@@ -7,14 +7,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use plug_core::RunId;
 use plug_core::ports::{
     Approver, AwsSessions, CommandRunner, HookHost, PermissionChecker, Prompter, TelemetrySink,
     ToolCaller,
 };
 use plug_skill::journal::{Entry, JournalError, Resume, from_tagged};
-use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunReport};
+use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunOutcome, RunReport};
 
 use crate::policies::{LoadedPolicies, PolicyError, PolicyFinding};
 use crate::prepare::{ParamValue, PrepareError, Prepared, RunInput, prepare};
@@ -55,7 +54,6 @@ pub struct WorldPorts {
 
 /// Builds a run's outside-world ports. [`RealWorld`] is the one every front
 /// end uses; tests put in-memory ports in its place.
-#[async_trait]
 pub trait World: Send + Sync {
     /// The ports of `prepared`, acting as `identity`, with hook events to `telemetry`.
     fn ports(
@@ -70,7 +68,6 @@ pub trait World: Send + Sync {
 /// processes and commands.
 pub struct RealWorld;
 
-#[async_trait]
 impl World for RealWorld {
     fn ports(
         &self,
@@ -213,8 +210,8 @@ impl Runtime {
         else {
             return Err(RuntimeError::NoStart);
         };
-        let succeeded =
-            matches!(entries.last(), Some(Entry::Finished { state, .. }) if state == "succeeded");
+        let succeeded = matches!(entries.last(),
+            Some(Entry::Finished { state, .. }) if state == RunOutcome::Succeeded.state());
         let mut all: BTreeMap<String, ParamValue> = journaled
             .iter()
             .map(|(k, v)| (k.clone(), ParamValue::Typed(from_tagged(v))))

@@ -174,23 +174,21 @@ pub fn prepare(
 }
 
 fn find_skill<'p>(plugin: &'p Plugin, name: &str) -> Result<&'p LoadedSkill, PrepareError> {
-    let skills = || plugin.skills.iter().filter_map(|s| s.skill.as_ref());
-    if let Some(loaded) = plugin
+    let named = |s: &&LoadedSkill| s.skill.as_ref().is_some_and(|k| k.name.value == name);
+    plugin
         .skills
         .iter()
-        .find(|s| s.skill.as_ref().is_some_and(|k| k.name.value == name))
-    {
-        return Ok(loaded);
-    }
-    Err(PrepareError::UnknownSkill {
-        skill: name.to_owned(),
-        plugin: plugin
-            .manifest
-            .as_ref()
-            .map(|m| m.name.value.clone())
-            .unwrap_or_default(),
-        known: skills().map(|s| s.name.value.clone()).collect(),
-    })
+        .find(named)
+        .ok_or_else(|| PrepareError::UnknownSkill {
+            skill: name.to_owned(),
+            plugin: (plugin.manifest.as_ref())
+                .map(|m| m.name.value.clone())
+                .unwrap_or_default(),
+            known: (plugin.skills.iter())
+                .filter_map(|s| s.skill.as_ref())
+                .map(|s| s.name.value.clone())
+                .collect(),
+        })
 }
 
 /// Each param as its declaration types it: declared ones by their `type`,

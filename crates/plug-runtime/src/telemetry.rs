@@ -45,8 +45,7 @@ pub async fn publishing_config(
     if !settings.telemetry.cloudwatch {
         return None;
     }
-    let sdk = plug_aws::identity::sdk_config(&settings.identity.operator_config()).await;
-    sdk.region()?;
+    let sdk = operator_sdk(settings).await.ok()?;
     Some((sdk, settings.telemetry.target.clone()))
 }
 

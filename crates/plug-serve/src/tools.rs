@@ -277,11 +277,9 @@ pub fn effect(action: &str) -> Effect {
 /// IAM action may change or remove what exists.
 pub fn annotations(skill: &Skill, actions: &[String]) -> ToolAnnotations {
     let worst = actions.iter().map(|a| effect(a)).max();
-    let opaque_steps = skill.steps.iter().any(|s| {
-        std::iter::once(&s.action)
-            .chain(s.fallback.as_ref().map(|f| &f.action))
-            .any(|a| matches!(a, Action::RunCommand { .. } | Action::McpCall { .. }))
-    });
+    let opaque_steps = (skill.steps.iter())
+        .flat_map(|s| s.actions())
+        .any(|a| matches!(a, Action::RunCommand { .. } | Action::McpCall { .. }));
     let read_only = !opaque_steps && worst.is_none_or(|e| e == Effect::Read);
     let annotations = ToolAnnotations::new().read_only(read_only);
     if read_only {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -192,11 +192,11 @@ impl Journal {
             })?;
         // Locked before reading: what is read is what nobody else appends to.
         lock(&file, &path, run_id)?;
-        cut_torn_tail(&file).map_err(|source| JournalError::Io {
+        let text = read_cutting_torn_tail(&file).map_err(|source| JournalError::Io {
             path: path.clone(),
             source,
         })?;
-        let entries = read(&path)?;
+        let entries = parse(&path, &text)?;
         Ok((Journal { path, file }, entries))
     }
 
@@ -218,49 +218,39 @@ impl Journal {
     }
 }
 
-/// Cuts a last line the process died writing (no newline at the end), so
-/// the next entry starts on a line of its own instead of gluing onto it.
-/// `read` already ignores such a line; nothing of a finished entry is lost.
-fn cut_torn_tail(file: &File) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
+/// Reads the journal through its open handle, cutting a last line the
+/// process died writing (no newline at the end), so the next entry starts on
+/// a line of its own instead of gluing onto it. Nothing of a finished entry
+/// is lost: `parse` ignores such a line anyway.
+fn read_cutting_torn_tail(file: &File) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
     let mut reader = file;
-    let len = reader.seek(SeekFrom::End(0))?;
-    if len == 0 {
-        return Ok(());
+    reader.read_to_end(&mut bytes)?;
+    let keep = bytes
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |at| at + 1);
+    if keep < bytes.len() {
+        file.set_len(keep as u64)?;
+        bytes.truncate(keep);
     }
-    let mut keep = len;
-    let mut chunk = [0u8; 4096];
-    while keep > 0 {
-        let start = keep.saturating_sub(chunk.len() as u64);
-        let n = usize::try_from(keep - start).unwrap_or(chunk.len());
-        reader.seek(SeekFrom::Start(start))?;
-        reader.read_exact(&mut chunk[..n])?;
-        if let Some(at) = chunk[..n].iter().rposition(|b| *b == b'\n') {
-            keep = start + at as u64 + 1;
-            break;
-        }
-        keep = start;
-    }
-    if keep < len {
-        file.set_len(keep)?;
-    }
-    Ok(())
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// Reads every entry of a journal file. A torn last line (the process died
 /// mid-write) is ignored; corruption anywhere else is an error.
 pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
-    let file = File::open(path).map_err(|source| JournalError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| JournalError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|source| JournalError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    parse(path, &text)
+}
+
+/// The entries of a journal's text (see [`read`]).
+fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, JournalError> {
+    let lines: Vec<&str> = text.lines().collect();
     let mut entries = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         match serde_json::from_str(line) {

@@ -78,7 +78,15 @@ fn delete_under_seed_policy(env: &Env, verb: &str, extra: &[&str]) -> Output {
 /// Starts the release-gated skill and waits until it asks for approval.
 fn start_gated_release(env: &Env, version: &str) -> (Child, String) {
     let param = format!("version={version}");
-    let child = env.spawn(&["run", &fixture(), "release-gated", "--param", &param]);
+    start_waiting(
+        env,
+        &["run", &fixture(), "release-gated", "--param", &param],
+    )
+}
+
+/// Starts a run that waits for an approval; returns it and its run id.
+fn start_waiting(env: &Env, args: &[&str]) -> (Child, String) {
+    let child = env.spawn(args);
     let approvals = env.state.path().join("approvals");
     wait_for("the approval request", || {
         std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
@@ -92,6 +100,27 @@ fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Starts `deploy-once`, SIGKILLs plugctl once its second step has begun,
+/// and returns the run's id.
+fn kill_mid_second_step(env: &Env) -> String {
+    let mut child = env.spawn(&["run", &fixture(), "deploy-once"]);
+    wait_for("the second step to start", || {
+        env.work.path().join("attempted").exists()
+    });
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    only_run_id(env.state.path())
+}
+
+/// Sends SIGTERM, as `kill`, systemd and container runtimes do.
+fn sigterm(child: &Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
 }
 
 /// The one run id in the state directory.
@@ -292,12 +321,7 @@ fn an_approval_cannot_overwrite_a_rejection() {
 fn only_a_named_approver_may_approve() {
     let env = Env::new();
     let plugin = support::fixture("approvers");
-    let child = env.spawn(&["run", &plugin, "release-by-alice"]);
-    let approvals = env.state.path().join("approvals");
-    wait_for("the approval request", || {
-        std::fs::read_dir(&approvals).is_ok_and(|mut d| d.next().is_some())
-    });
-    let id = only_run_id(env.state.path());
+    let (child, id) = start_waiting(&env, &["run", &plugin, "release-by-alice"]);
     let mallory = env.run(&["approve", &id, "--as", "mallory"]);
     assert_eq!(mallory.status.code(), Some(2), "{}", text(&mallory.stdout));
     assert!(
@@ -339,13 +363,7 @@ fn a_run_in_progress_cannot_be_resumed_by_another_process() {
 #[test]
 fn a_run_killed_mid_step_resumes_after_its_last_completed_step() {
     let env = Env::new();
-    let mut child = env.spawn(&["run", &fixture(), "deploy-once"]);
-    wait_for("the second step to start", || {
-        env.work.path().join("attempted").exists()
-    });
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-    let id = only_run_id(env.state.path());
+    let id = kill_mid_second_step(&env);
     let runs = text(&env.run(&["runs"]).stdout);
     // Its process is gone: nobody drives it any more.
     assert!(
@@ -462,13 +480,7 @@ fn the_config_file_supplies_what_flags_do_not() {
 #[test]
 fn a_torn_journal_is_repaired_on_resume_and_never_hides_other_runs() {
     let env = Env::new();
-    let mut child = env.spawn(&["run", &fixture(), "deploy-once"]);
-    wait_for("the second step to start", || {
-        env.work.path().join("attempted").exists()
-    });
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-    let id = only_run_id(env.state.path());
+    let id = kill_mid_second_step(&env);
     let journal = env.state.path().join(format!("runs/{id}.jsonl"));
     let mut file = std::fs::OpenOptions::new()
         .append(true)
@@ -509,12 +521,7 @@ fn sigterm_interrupts_the_run_like_ctrl_c() {
     wait_for("the first step to start", || {
         env.work.path().join("first.started").exists()
     });
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    sigterm(&child);
     let out = child.wait_with_output().expect("run ends");
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
     assert!(
@@ -602,11 +609,7 @@ fn an_interrupted_step_leaves_no_process_behind() {
         .expect("pid")
         .trim()
         .to_owned();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    sigterm(&child);
     let out = child.wait_with_output().expect("run ends");
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
     wait_for("the background sleep to be gone", || {

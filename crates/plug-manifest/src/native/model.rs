@@ -388,6 +388,13 @@ pub struct Step {
     pub span: SourceSpan,
 }
 
+impl Step {
+    /// The step's action, then its fallback's when it has one.
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        std::iter::once(&self.action).chain(self.fallback.as_ref().map(|f| &f.action))
+    }
+}
+
 /// A step's action with its fields. Values may hold `<placeholders>`, resolved at run time.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

@@ -46,6 +46,40 @@ impl IdentityArgs {
     }
 }
 
+/// What every command that runs skills takes besides its own arguments
+/// (`run`, `plan`, `serve`): the operator's settings for its runs.
+#[derive(Debug, Clone, Args)]
+pub struct RunSetupArgs {
+    /// An operator configuration value, `name=value` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+    /// An identity-based IAM policy every action is checked against before step 1 (repeatable).
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policies: Vec<PathBuf>,
+    /// How long a run waits for a human approval (`plugctl approve`, or the MCP client).
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub approval_timeout: std::time::Duration,
+    /// The runs' working directory (commands run here; `read_file` reads here).
+    #[arg(long, default_value = ".")]
+    pub workdir: PathBuf,
+    /// AWS identity and configuration.
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+}
+
+impl RunSetupArgs {
+    /// These flags, for plug-runtime to resolve.
+    pub fn flags(&self) -> Flags {
+        Flags {
+            policies: self.policies.clone(),
+            set: self.set.clone(),
+            workdir: Some(self.workdir.clone()),
+            approval_timeout: Some(self.approval_timeout),
+            ..self.identity.flags()
+        }
+    }
+}
+
 /// `plugctl run` and `plugctl plan`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -56,27 +90,15 @@ pub struct RunArgs {
     /// A param, `name=value` (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_key_value)]
     pub params: Vec<(String, String)>,
-    /// An operator configuration value, `name=value` (repeatable).
-    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
-    pub set: Vec<(String, String)>,
     /// Who the run acts for.
     #[arg(long, value_enum, default_value_t = ActorArg::Agent)]
     pub actor: ActorArg,
-    /// An identity-based IAM policy to check every action against before step 1 (repeatable).
-    #[arg(long = "policy", value_name = "FILE")]
-    pub policies: Vec<PathBuf>,
     /// Answer approvals from this JSON file (`{"approver": "alice", "approve": true}`) instead of asking.
     #[arg(long, value_name = "FILE")]
     pub approve_from: Option<PathBuf>,
-    /// How long to wait for an approval from another terminal (`plugctl approve`).
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
-    pub approval_timeout: std::time::Duration,
-    /// The run's working directory (commands run here; `read_file` reads here).
-    #[arg(long, default_value = ".")]
-    pub workdir: PathBuf,
-    /// AWS identity and configuration.
+    /// The run's settings.
     #[command(flatten)]
-    pub identity: IdentityArgs,
+    pub setup: RunSetupArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Human)]
     pub output: Output,
@@ -85,13 +107,7 @@ pub struct RunArgs {
 impl RunArgs {
     /// These flags, for plug-runtime to resolve.
     pub fn flags(&self) -> Flags {
-        Flags {
-            policies: self.policies.clone(),
-            set: self.set.clone(),
-            workdir: Some(self.workdir.clone()),
-            approval_timeout: Some(self.approval_timeout),
-            ..self.identity.flags()
-        }
+        self.setup.flags()
     }
 }
 
@@ -158,18 +174,6 @@ pub struct ServeArgs {
     /// Plugin folders or manifest files; each skill becomes the tool `<plugin>__<skill>`.
     #[arg(required = true)]
     pub plugins: Vec<PathBuf>,
-    /// An operator configuration value, `name=value` (repeatable).
-    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
-    pub set: Vec<(String, String)>,
-    /// An identity-based IAM policy every run is checked against before step 1 (repeatable).
-    #[arg(long = "policy", value_name = "FILE")]
-    pub policies: Vec<PathBuf>,
-    /// The runs' working directory (commands run here; `read_file` reads here).
-    #[arg(long, default_value = ".")]
-    pub workdir: PathBuf,
-    /// How long a run waits for a human approval.
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
-    pub approval_timeout: std::time::Duration,
     /// Serve Streamable HTTP at `http://ADDR/mcp` (loopback only) instead of stdio.
     #[arg(long, value_name = "127.0.0.1:PORT")]
     pub http: Option<std::net::SocketAddr>,
@@ -177,20 +181,14 @@ pub struct ServeArgs {
     /// written to the state directory's `serve-token`).
     #[arg(long, value_name = "FILE", requires = "http")]
     pub token_file: Option<PathBuf>,
-    /// AWS identity and configuration.
+    /// The settings of every run.
     #[command(flatten)]
-    pub identity: IdentityArgs,
+    pub setup: RunSetupArgs,
 }
 
 impl ServeArgs {
     /// These flags, for plug-runtime to resolve.
     pub fn flags(&self) -> Flags {
-        Flags {
-            policies: self.policies.clone(),
-            set: self.set.clone(),
-            workdir: Some(self.workdir.clone()),
-            approval_timeout: Some(self.approval_timeout),
-            ..self.identity.flags()
-        }
+        self.setup.flags()
     }
 }

@@ -15,7 +15,7 @@ use plug_skill::{Journal, RunReport};
 use crate::cli::Output;
 use crate::cli::run::{AnswerArgs, ResumeArgs, RunArgs, RunsArgs};
 use crate::exit::{Exit, OrUsage, Outcome, for_outcome, usage};
-use crate::setup::{runtime, settings};
+use crate::setup::runtime;
 use crate::terminal::{Progress, TerminalPrompter};
 
 /// `plugctl run`.
@@ -116,8 +116,8 @@ pub fn resume(args: &ResumeArgs) -> Outcome {
 
 /// `plugctl runs`.
 pub fn runs(args: &RunsArgs) -> Outcome {
-    let settings = settings(plug_runtime::Flags::default())?;
-    let (runs, unreadable) = plug_skill::journal::list(settings.state.root());
+    let state = plug_runtime::StateDir::from_env();
+    let (runs, unreadable) = plug_skill::journal::list(state.root());
     unreadable
         .iter()
         .for_each(|e| eprintln!("warning: skipped {e}"));
