@@ -116,6 +116,15 @@ impl AwsInvoker for AwsClient {
         self.session.caller_identity().map(|c| c.arn)
     }
 
+    async fn child_env(&self) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
+        let credentials = self
+            .session
+            .credentials()
+            .await
+            .map_err(|e| AwsError::Transport(e.to_string()))?;
+        Ok(self.session.child_env(&credentials))
+    }
+
     async fn call(&self, call: &AwsCall) -> Result<AwsResponse, AwsError> {
         let model = Models::global()
             .get(&call.service)

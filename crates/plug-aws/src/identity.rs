@@ -12,6 +12,7 @@
 //! Credentials never reach logs, errors or `Debug` output: every type here
 //! that holds them prints without them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -199,6 +200,37 @@ impl Session {
     /// The configured endpoints.
     pub fn endpoints(&self) -> &EndpointOverrides {
         &self.endpoints
+    }
+
+    /// `credentials`, the region and the endpoints as the standard AWS
+    /// environment variables, for a child process acting as this session.
+    pub fn child_env(&self, credentials: &Credentials) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::from([
+            (
+                "AWS_ACCESS_KEY_ID".to_owned(),
+                credentials.access_key_id().to_owned(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                credentials.secret_access_key().to_owned(),
+            ),
+            ("AWS_REGION".to_owned(), self.region.clone()),
+            ("AWS_DEFAULT_REGION".to_owned(), self.region.clone()),
+        ]);
+        if let Some(token) = credentials.session_token() {
+            env.insert("AWS_SESSION_TOKEN".to_owned(), token.to_owned());
+        }
+        if let Some(expiry) = credentials.expiry() {
+            let expiry = crate::timestamp::to_iso8601(expiry.into());
+            env.insert("AWS_CREDENTIAL_EXPIRATION".to_owned(), expiry);
+        }
+        if let Some(all) = &self.endpoints.all {
+            env.insert("AWS_ENDPOINT_URL".to_owned(), all.clone());
+        }
+        for (suffix, url) in &self.endpoints.per_service {
+            env.insert(format!("AWS_ENDPOINT_URL_{suffix}"), url.clone());
+        }
+        env
     }
 
     /// Who the session is, as recorded when it was established.

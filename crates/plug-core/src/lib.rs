@@ -7,6 +7,7 @@
 //! `plug-hooks`, `plug-telemetry`) can be swapped without touching it.
 
 pub mod actor;
+pub mod child_env;
 pub mod event;
 pub mod ids;
 pub mod ports;

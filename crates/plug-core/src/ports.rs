@@ -185,6 +185,17 @@ pub trait AwsInvoker: Send + Sync {
     fn caller_arn(&self) -> Option<String> {
         None
     }
+
+    /// The session as the standard AWS environment variables (temporary
+    /// credentials, region, endpoints) for a child process that acts as it:
+    /// a `run_command` step that declares `aws: true`. An invoker that cannot
+    /// hand its credentials out refuses, so the child never falls back to
+    /// another identity.
+    async fn child_env(&self) -> Result<BTreeMap<String, String>, AwsError> {
+        Err(AwsError::Invalid(
+            "this AWS session cannot be given to a command".to_owned(),
+        ))
+    }
 }
 
 /// Hands out an [`AwsInvoker`] bound to an actor's session. Real implementation: `plug-aws`.

@@ -6,9 +6,20 @@ use std::path::{Path, PathBuf};
 
 use crate::plugin_options::option_variable;
 
-/// Variables copied from plugctl's own environment when set. `TMPDIR` is not
-/// copied but always points at the hook's own temp dir (the only place it may write).
-pub const PASSED_THROUGH: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ"];
+/// Variables copied from plugctl's own environment when set. `TMPDIR` and
+/// `HOME` are not copied but point at the hook's own temp dir (the only place
+/// it may write), so nothing under the operator's home (`~/.aws` above all)
+/// is found through them.
+pub const PASSED_THROUGH: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ"];
+
+/// What a hook's AWS SDK or CLI would otherwise fall back to: the shared
+/// files point at an empty file and instance metadata is off, so a hook
+/// finds no credentials at all.
+const NO_AWS_CREDENTIALS: &[(&str, &str)] = &[
+    ("AWS_CONFIG_FILE", "/dev/null"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
 
 /// The `PATH` a hook gets when plugctl has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -82,6 +93,10 @@ pub(crate) fn hook_env(src: &EnvSources<'_>) -> Vec<(String, OsString)> {
         env.insert("CLAUDE_PLUGIN_DATA".into(), data.into());
     }
     env.insert("TMPDIR".into(), src.temp_dir.into());
+    env.insert("HOME".into(), src.temp_dir.into());
+    for (name, value) in NO_AWS_CREDENTIALS {
+        env.insert((*name).to_owned(), value.into());
+    }
     env.insert("CLAUDE_PLUGIN_ROOT".into(), src.plugin_root.into());
     env.into_iter().collect()
 }
@@ -146,6 +161,9 @@ mod tests {
         assert_eq!(
             names,
             [
+                "AWS_CONFIG_FILE",
+                "AWS_EC2_METADATA_DISABLED",
+                "AWS_SHARED_CREDENTIALS_FILE",
                 "CLAUDE_PLUGIN_DATA",
                 "CLAUDE_PLUGIN_OPTION_API_TOKEN",
                 "CLAUDE_PLUGIN_ROOT",
@@ -155,6 +173,8 @@ mod tests {
                 "TMPDIR"
             ]
         );
+        let home = &env.iter().find(|(k, _)| k == "HOME").expect("HOME").1;
+        assert_eq!(home, &OsString::from("/tmp/h"), "never the operator's home");
         let path = &env.iter().find(|(k, _)| k == "PATH").expect("PATH").1;
         assert_eq!(path, &OsString::from("/usr/bin"));
     }

@@ -138,13 +138,26 @@ fn env_dump_in_child() {
                 "TMPDIR",
                 "CLAUDE_PLUGIN_ROOT",
                 "PRICING_REGION",
-                "PWD"
+                "PWD",
+                "AWS_CONFIG_FILE",
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "AWS_EC2_METADATA_DISABLED"
             ]
             .contains(name),
             "unexpected variable {name}"
         );
     }
     assert!(names.contains(&"PRICING_REGION"), "{dump}");
+    if let Ok(home) = std::env::var("HOME") {
+        assert!(
+            !dump.lines().any(|l| l == format!("HOME={home}")),
+            "the operator's home (and its ~/.aws) reached the hook:\n{dump}"
+        );
+    }
+    assert!(
+        dump.contains("AWS_SHARED_CREDENTIALS_FILE=/dev/null"),
+        "{dump}"
+    );
     println!("env-dump-checked");
 }
 

@@ -78,6 +78,16 @@ pub fn required_actions(declared: &[String], skill: &Skill) -> Vec<String> {
     actions
 }
 
+/// Whether a run of the skill acts on AWS: it needs actions, or one of its
+/// commands is declared `aws: true`. Only such runs need a permission source
+/// and a tagged role session.
+pub fn needs_aws(required: &[String], skill: &Skill) -> bool {
+    !required.is_empty()
+        || (skill.steps.iter())
+            .flat_map(|step| step.actions())
+            .any(|a| matches!(a, Action::RunCommand { aws: true, .. }))
+}
+
 /// Whether a call hands a role to the service (`Role`, `RoleArn`,
 /// `ExecutionRoleArn`, `IamInstanceProfile`...), which needs `iam:PassRole`.
 /// STS and IAM name roles to act on them, not to pass them.

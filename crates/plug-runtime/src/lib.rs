@@ -29,6 +29,7 @@ pub mod plugin_settings;
 pub mod policies;
 pub mod prepare;
 pub mod report;
+pub mod scratch;
 pub mod settings;
 pub mod signals;
 pub mod state;

@@ -154,7 +154,7 @@ fn unused_permission(
             entry.name.value, declared.value
         ),
         Some(
-            "remove it from required_permissions; commands and hooks never get the run's AWS credentials, so only aws_api and wait_for steps use these actions"
+            "remove it from required_permissions; only aws_api and wait_for steps, and commands declared `aws: true`, get the run's AWS session"
                 .to_owned(),
         ),
     )
@@ -162,7 +162,8 @@ fn unused_permission(
 
 /// The actions the skill's calls need, or `None` when that cannot be known:
 /// the skill file has errors (its steps may be partly decoded), a call names
-/// an unknown operation, or a step calls an MCP tool.
+/// an unknown operation, or a step calls an MCP tool or runs a command
+/// declared `aws: true`.
 fn needed_actions(plugin: &Plugin, entry: &SkillEntry) -> Option<Vec<String>> {
     let (loaded, skill) = plugin
         .skills
@@ -173,10 +174,16 @@ fn needed_actions(plugin: &Plugin, entry: &SkillEntry) -> Option<Vec<String>> {
         .findings
         .iter()
         .any(|f| f.severity == Severity::Error && Arc::ptr_eq(&f.file, &loaded.file));
-    let calls_tools = (skill.steps.iter())
+    // A tool call or an `aws: true` command may use any action: unknowable here.
+    let opaque = (skill.steps.iter())
         .flat_map(|step| step.actions())
-        .any(|a| matches!(a, Action::McpCall { .. }));
-    if broken || calls_tools {
+        .any(|a| {
+            matches!(
+                a,
+                Action::McpCall { .. } | Action::RunCommand { aws: true, .. }
+            )
+        });
+    if broken || opaque {
         return None;
     }
     let mut needed = Vec::new();

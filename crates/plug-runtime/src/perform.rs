@@ -17,6 +17,7 @@ use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunOutcome, RunReport}
 
 use crate::policies::{LoadedPolicies, PolicyError, PolicyFinding};
 use crate::prepare::{ParamValue, PrepareError, Prepared, RunInput, prepare};
+use crate::scratch::Scratch;
 use crate::settings::RunSettings;
 use crate::telemetry::{TelemetryError, start_for_run};
 
@@ -113,6 +114,9 @@ pub enum RuntimeError {
     /// The hook host could not be set up (sensitive values redacted).
     #[error("{0}")]
     Hooks(String),
+    /// The run's scratch folder could not be made.
+    #[error("cannot prepare the run's scratch folder: {0}")]
+    Scratch(std::io::Error),
 }
 
 /// A run found in its journal, ready to go on.
@@ -266,8 +270,10 @@ impl Runtime {
             prompter: host.prompter,
             permissions: self.checker.clone(),
         };
+        let scratch = Scratch::create(&self.settings.state, &request.run_id)
+            .map_err(RuntimeError::Scratch)?;
         let options = RunOptions {
-            command_env: command_env(),
+            command_env: scratch.command_env(|k| std::env::var(k).ok()),
             interrupt: Some(host.interrupt),
             ..RunOptions::default()
         };
@@ -279,13 +285,4 @@ impl Runtime {
         }
         Ok(report)
     }
-}
-
-/// What commands may see of plugctl's own environment: enough to find
-/// programs and speak the locale; never credentials.
-fn command_env() -> BTreeMap<String, String> {
-    ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
-        .collect()
 }

@@ -46,6 +46,11 @@ impl StateDir {
     pub fn spool(&self) -> PathBuf {
         self.root.join("spool")
     }
+
+    /// A run's scratch folder: the `HOME` of its commands, removed when the run lets go.
+    pub fn scratch(&self, run_id: &plug_core::RunId) -> PathBuf {
+        self.root.join("scratch").join(run_id.as_str())
+    }
 }
 
 /// Who is at the keyboard: `$USER`, else `operator`.

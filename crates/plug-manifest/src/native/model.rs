@@ -409,6 +409,10 @@ pub enum Action {
         env: BTreeMap<String, String>,
         /// Working directory, relative to the run's.
         cwd: Option<String>,
+        /// Whether the command acts on AWS: it then gets the run's session
+        /// (temporary credentials, region, endpoints) in its environment.
+        /// Without it, it gets no AWS credentials at all.
+        aws: bool,
     },
     /// Call an AWS operation.
     AwsApi {

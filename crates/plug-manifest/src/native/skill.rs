@@ -28,7 +28,7 @@ const COMMON_FIELDS: &[&str] = &[
 
 /// The actions and the fields each one takes (beyond the common ones).
 pub(crate) const ACTIONS: &[(&str, &[&str])] = &[
-    ("run_command", &["command", "shell", "env", "cwd"]),
+    ("run_command", &["command", "shell", "env", "cwd", "aws"]),
     ("aws_api", &["service", "method", "params", "region"]),
     ("mcp_call", &["server", "tool", "arguments"]),
     ("approval", &["message", "approvers"]),
@@ -352,6 +352,10 @@ fn decode_action(
                 .unwrap_or(false),
             env: x.get("env").map(|n| env_map(f, n)).unwrap_or_default(),
             cwd: x.opt_string(f, "cwd"),
+            aws: x
+                .get("aws")
+                .and_then(|n| bool_of(f, n, "aws"))
+                .unwrap_or(false),
         },
         "aws_api" => Action::AwsApi {
             service: x.req_string(f, "service")?,
@@ -459,7 +463,21 @@ fn env_map(f: &mut Findings, node: &Node) -> BTreeMap<String, String> {
     };
     entries
         .iter()
-        .filter_map(|(k, v)| Some((string(f, k, "env")?.value, scalar_text(f, v, "env")?)))
+        .filter_map(|(k, v)| {
+            let name = string(f, k, "env")?.value;
+            if plug_core::child_env::chooses_identity(&name) {
+                f.error(
+                    k.span,
+                    Code::ReservedEnv,
+                    format!(
+                        "`{name}` chooses the command's AWS identity; only plugctl sets it \
+                         (declare `aws: true` to give the command the run's session)"
+                    ),
+                );
+                return None;
+            }
+            Some((name, scalar_text(f, v, "env")?))
+        })
         .collect()
 }
 

@@ -249,9 +249,15 @@ impl Interpreter {
                 shell,
                 env,
                 cwd,
+                aws,
             } => {
-                self.run_command(req, state, command, *shell, env, cwd.as_deref())
-                    .await
+                let how = CommandHow {
+                    shell: *shell,
+                    aws: *aws,
+                    env,
+                    cwd: cwd.as_deref(),
+                };
+                self.run_command(req, state, command, how).await
             }
             Action::AwsApi {
                 service,
@@ -352,24 +358,40 @@ impl Interpreter {
         req: &RunRequest,
         state: &RunState,
         command: &CommandLine,
-        shell: bool,
-        env: &std::collections::BTreeMap<String, String>,
-        cwd: Option<&str>,
+        how: CommandHow<'_>,
     ) -> Result<Value, ActionFailure> {
         let scope = &state.scope;
         let mut child_env = self.options.command_env.clone();
-        let argv = if shell {
+        let argv = if how.shell {
             shell_argv(command, scope, &mut child_env)?
         } else {
             exec_argv(command, scope)?
         };
-        for (k, v) in env {
+        for (k, v) in how.env {
+            // The manifest refuses these too; this holds for any source of steps.
+            if plug_core::child_env::chooses_identity(k) {
+                return Err(ActionFailure::plain(format!(
+                    "`{k}` chooses the command's AWS identity; only plugctl sets it"
+                )));
+            }
             let value = scope
                 .resolve_str(v)
                 .map_err(|e| ActionFailure::plain(e.to_string()))?;
             child_env.insert(k.clone(), text_of(&value));
         }
-        let cwd = match cwd {
+        // What the command could print of its credentials is cut from its output.
+        let mut session_secrets = Vec::new();
+        if how.aws {
+            let invoker = self.invoker(state).await.map_err(ActionFailure::aws)?;
+            let session = invoker.child_env().await.map_err(ActionFailure::aws)?;
+            session_secrets.extend(
+                ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+                    .iter()
+                    .filter_map(|k| session.get(*k).cloned()),
+            );
+            child_env.extend(session);
+        }
+        let cwd = match how.cwd {
             Some(dir) => crate::template::inside(&req.workdir, dir)
                 .map_err(|e| ActionFailure::plain(e.to_string()))?,
             None => req.workdir.clone(),
@@ -381,12 +403,16 @@ impl Interpreter {
             timeout: Duration::from_secs(24 * 3600),
             max_output: self.options.max_output,
         };
-        let output = self
+        let mut output = self
             .ports
             .commands
             .run(&spec)
             .await
             .map_err(|e| ActionFailure::plain(e.to_string()))?;
+        for secret in &session_secrets {
+            output.stdout = redact_bytes(&output.stdout, secret);
+            output.stderr = redact_bytes(&output.stderr, secret);
+        }
         let value = Value::Map(
             [
                 (
@@ -715,4 +741,33 @@ fn select_outputs(
         out.insert(name.clone(), selected);
     }
     Ok(out)
+}
+
+/// How a `run_command` step runs its command.
+struct CommandHow<'a> {
+    /// Through `sh -c`.
+    shell: bool,
+    /// With the run's AWS session in its environment.
+    aws: bool,
+    /// The step's own variables (placeholders unresolved).
+    env: &'a std::collections::BTreeMap<String, String>,
+    /// Working directory, relative to the run's.
+    cwd: Option<&'a str>,
+}
+
+/// `bytes` with every occurrence of `secret` replaced by `***`.
+fn redact_bytes(bytes: &[u8], secret: &str) -> Vec<u8> {
+    let needle = secret.as_bytes();
+    if needle.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"***");
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod aws;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
