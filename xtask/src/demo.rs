@@ -109,7 +109,15 @@ impl Demo {
             .nth(1)
             .and_then(|rest| rest.split('"').next())
             .ok_or("no role ARN in the answer")?;
-        println!("role {arn}");
+        // The role's own policy is what plugctl decides runs with (deny by
+        // default): the deployment's actions, and deleting for humans only.
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:CreateFunction","lambda:UpdateFunctionCode","lambda:TagResource","iam:PassRole"],"Resource":"*"},{"Effect":"Allow","Action":"lambda:DeleteFunction","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/ActorType":"human"}}}]}"#;
+        let params = format!(
+            r#"{{"RoleName":"plugctl-agent","PolicyName":"deploy","PolicyDocument":{}}}"#,
+            json_string(policy)
+        );
+        self.output(&["aws", "call", "iam", "put_role_policy", "--params", &params])?;
+        println!("role {arn} (inline policy `deploy`: what its runs may do)");
         Ok(arn.to_owned())
     }
 
@@ -197,8 +205,9 @@ impl Demo {
         println!(
             "  plugctl run plugins/aws-deployment-assistant deploy-lambda --role-arn <role that allows sts:TagSession> \\"
         );
+        println!("    --param function_name=<name> --param iam_role_arn=<execution role>");
         println!(
-            "    --param function_name=<name> --param iam_role_arn=<execution role> --policy <policy files>"
+            "  (plugctl decides with the role's own policies, read from IAM; add --policy FILE to decide with more)"
         );
     }
 }

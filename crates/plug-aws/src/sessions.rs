@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use plug_core::Actor;
 use plug_core::ports::{AwsError, AwsInvoker, AwsSessions};
 use tokio::sync::Mutex;
@@ -96,6 +98,50 @@ impl RunSessions {
         )?);
         invokers.insert(key, Arc::clone(&client));
         Ok(client)
+    }
+}
+
+impl RunSessions {
+    /// `actor`'s session credentials as a provider for other signers (an
+    /// `auth: iam` MCP server): the same session the run's calls use,
+    /// established on first use, never the base chain.
+    pub fn credentials_provider(self: &Arc<Self>, actor: Actor) -> SharedCredentialsProvider {
+        SharedCredentialsProvider::new(SessionCredentials {
+            sessions: Arc::clone(self),
+            actor,
+        })
+    }
+
+    /// The region of `actor`'s session.
+    pub async fn region(&self, actor: Actor) -> Result<String, AwsError> {
+        Ok(self.client(actor, "").await?.session().region().to_owned())
+    }
+}
+
+/// A run session's credentials, for signers outside [`AwsClient`].
+#[derive(Debug)]
+struct SessionCredentials {
+    sessions: Arc<RunSessions>,
+    actor: Actor,
+}
+
+impl ProvideCredentials for SessionCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let client = self
+                .sessions
+                .client(self.actor, "")
+                .await
+                .map_err(|e| CredentialsError::provider_error(e.to_string()))?;
+            client
+                .session()
+                .credentials()
+                .await
+                .map_err(|e| CredentialsError::provider_error(e.to_string()))
+        })
     }
 }
 

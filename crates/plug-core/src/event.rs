@@ -55,6 +55,9 @@ pub enum EventKind {
         skill: String,
         /// Who it acts for.
         actor: Actor,
+        /// What of deny-by-default the run waived (absent: nothing).
+        #[serde(default, skip_serializing_if = "crate::Governance::is_default")]
+        governance: crate::Governance,
     },
     /// A run ended.
     RunFinished {

@@ -9,12 +9,14 @@
 pub mod actor;
 pub mod child_env;
 pub mod event;
+pub mod governance;
 pub mod ids;
 pub mod ports;
 pub mod trace;
 pub mod value;
 
 pub use actor::Actor;
+pub use governance::Governance;
 pub use ids::RunId;
 pub use trace::TraceContext;
 pub use value::Value;

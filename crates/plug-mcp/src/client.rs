@@ -6,7 +6,6 @@
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use aws_credential_types::provider::SharedCredentialsProvider;
 use http::{HeaderName, HeaderValue};
 use plug_core::ports::ToolResult;
 use rmcp::model::{
@@ -32,7 +31,7 @@ use crate::error::McpError;
 use crate::http_faults::{FaultWatch, StreamFaults};
 use crate::progress::{PlugHandler, ProgressFn, ProgressRouter};
 use crate::secret::Secret;
-use crate::sigv4::{SigV4Client, Signer};
+use crate::sigv4::{SigV4Client, Signer, SigningSource};
 use crate::spec::{AuthSpec, KeySource, Lifecycle, ServerSpec, TransportSpec};
 use crate::stdio::{self, ChildHandle};
 
@@ -98,20 +97,20 @@ fn install_crypto_provider() {
 
 impl McpClient {
     /// Connects (spawning the child for stdio) and completes the handshake,
-    /// within the server's startup timeout. `credentials` replaces the standard AWS
-    /// chain for `auth: iam`.
+    /// within the server's startup timeout. `signing` is who `auth: iam`
+    /// requests are signed as; without it such a server does not start.
     pub async fn connect(
         spec: &ServerSpec,
-        credentials: Option<SharedCredentialsProvider>,
+        signing: Option<Arc<dyn SigningSource>>,
     ) -> Result<McpClient, McpError> {
-        McpClient::connect_with(spec, credentials, None).await
+        McpClient::connect_with(spec, signing, None).await
     }
 
     /// Like [`McpClient::connect`], announcing form-mode elicitation and
     /// handing the server's requests to `elicitation` when given.
     pub async fn connect_with(
         spec: &ServerSpec,
-        credentials: Option<SharedCredentialsProvider>,
+        signing: Option<Arc<dyn SigningSource>>,
         elicitation: Option<ElicitFn>,
     ) -> Result<McpClient, McpError> {
         let handler = PlugHandler::new(
@@ -160,7 +159,7 @@ impl McpClient {
             TransportSpec::Http { url } => {
                 install_crypto_provider();
                 let faults = Arc::new(StreamFaults::default());
-                let running = connect_http(spec, url, handler, credentials, faults.clone())
+                let running = connect_http(spec, url, handler, signing, faults.clone())
                     .await
                     .map_err(failed)?;
                 (running, None, Some(faults))
@@ -522,7 +521,7 @@ async fn connect_http(
     spec: &ServerSpec,
     url: &str,
     handler: PlugHandler,
-    credentials: Option<SharedCredentialsProvider>,
+    signing: Option<Arc<dyn SigningSource>>,
     faults: Arc<StreamFaults>,
 ) -> Result<RunningService<RoleClient, PlugHandler>, StartError> {
     let http = reqwest_rmcp::Client::builder()
@@ -559,7 +558,7 @@ async fn connect_http(
             config = config.custom_headers(map);
         }
         AuthSpec::Iam { service, region } => {
-            let signer = signer(service, region.as_deref(), credentials).await?;
+            let signer = signer(service, region.as_deref(), signing).await?;
             let client = FaultWatch::new(SigV4Client::new(http, Arc::new(signer)), faults);
             let transport = StreamableHttpClientTransport::with_client(client, config);
             return handshake(spec, handler, transport).await;
@@ -588,32 +587,32 @@ fn read_key(source: &KeySource) -> Result<Secret, String> {
 async fn signer(
     service: &str,
     region: Option<&str>,
-    credentials: Option<SharedCredentialsProvider>,
+    signing: Option<Arc<dyn SigningSource>>,
 ) -> Result<Signer, String> {
-    let needs_chain = credentials.is_none() || region.is_none();
-    let loaded = if needs_chain {
-        Some(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await,
-        )
-    } else {
-        None
-    };
+    // Never the ambient AWS chain: a run's servers act as the run's session.
+    let signing = signing.ok_or(
+        "`auth: iam` needs an AWS identity to sign with, and none was given \
+         (a run signs with its own session)",
+    )?;
     let region = match region {
         Some(r) => r.to_owned(),
-        None => loaded
-            .as_ref()
-            .and_then(|c| c.region())
-            .map(|r| r.to_string())
-            .ok_or("no AWS region: set `<server>.iam_region` or AWS_REGION")?,
+        None => signing.region().await?,
     };
-    let provider = match credentials {
-        Some(p) => p,
-        None => loaded
-            .as_ref()
-            .and_then(|c| c.credentials_provider())
-            .ok_or("no AWS credentials provider")?,
-    };
-    Ok(Signer::new(provider, &region, service))
+    Ok(Signer::new(signing.credentials(), &region, service))
+}
+
+/// A tool's answer as MCP writes it (`content`, `isError`,
+/// `structuredContent`), plus how old a cached answer is.
+pub fn result_json(result: &ToolResult) -> Value {
+    let mut out = serde_json::json!({
+        "content": result.content,
+        "isError": result.is_error,
+    });
+    if let Some(structured) = &result.structured {
+        out["structuredContent"] = structured.clone();
+    }
+    if let Some(age) = result.cached_age {
+        out["cachedAgeSeconds"] = serde_json::json!(age.as_secs_f64());
+    }
+    out
 }

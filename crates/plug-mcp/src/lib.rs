@@ -35,6 +35,7 @@ pub use elicitation::{ElicitFn, ElicitationAnswer, ElicitationRequest};
 pub use error::McpError;
 pub use progress::{Progress, ProgressFn};
 pub use registry::Registry;
+pub use sigv4::{SigningSource, StaticSigning};
 pub use spec::{AuthSpec, ServerSpec, TransportSpec};
 
 /// rmcp's protocol types, for callers that read tools, resources and prompts.

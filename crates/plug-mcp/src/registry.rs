@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::sigv4::SigningSource;
 use async_trait::async_trait;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use plug_core::ports::{ToolCall, ToolCaller, ToolError, ToolResult};
 use plug_manifest::Plugin;
 use rmcp::model::Tool;
@@ -37,7 +37,7 @@ struct Slot {
 /// The plugin's MCP servers. Implements [`ToolCaller`].
 pub struct Registry {
     slots: BTreeMap<String, Result<Arc<Slot>, McpError>>,
-    credentials: Option<SharedCredentialsProvider>,
+    signing: Option<Arc<dyn SigningSource>>,
     elicitation: Option<ElicitFn>,
 }
 
@@ -105,7 +105,7 @@ impl Registry {
         }
         Registry {
             slots,
-            credentials: None,
+            signing: None,
             elicitation: None,
         }
     }
@@ -117,14 +117,15 @@ impl Registry {
                 .into_iter()
                 .map(|s| (s.name.clone(), Ok(Slot::new(s))))
                 .collect(),
-            credentials: None,
+            signing: None,
             elicitation: None,
         }
     }
 
-    /// Uses `provider` instead of the standard AWS chain for `auth: iam`.
-    pub fn with_credentials(mut self, provider: SharedCredentialsProvider) -> Registry {
-        self.credentials = Some(provider);
+    /// Signs `auth: iam` requests as `signing` (a run's own session); without
+    /// it `auth: iam` servers do not start.
+    pub fn with_signing(mut self, signing: Arc<dyn SigningSource>) -> Registry {
+        self.signing = Some(signing);
         self
     }
 
@@ -290,7 +291,7 @@ impl Slot {
         }
         let client = McpClient::connect_with(
             &self.spec,
-            registry.credentials.clone(),
+            registry.signing.clone(),
             registry.elicitation.clone(),
         )
         .await?;

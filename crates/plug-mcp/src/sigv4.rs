@@ -28,6 +28,37 @@ use tokio::sync::Mutex;
 /// Credentials are refreshed this long before they expire.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
+/// Who `auth: iam` requests are signed as. In a run it is the run's own
+/// agent session (never the operator's chain); `plugctl mcp` signs as the
+/// operator. Without one, an `auth: iam` server does not start.
+#[async_trait::async_trait]
+pub trait SigningSource: Send + Sync {
+    /// The credentials to sign with (refreshed by the provider).
+    fn credentials(&self) -> SharedCredentialsProvider;
+    /// The region for servers whose settings name none.
+    async fn region(&self) -> Result<String, String>;
+}
+
+/// Fixed credentials and region (tests, embedding).
+#[derive(Debug, Clone)]
+pub struct StaticSigning {
+    /// The credentials.
+    pub credentials: SharedCredentialsProvider,
+    /// The default region.
+    pub region: String,
+}
+
+#[async_trait::async_trait]
+impl SigningSource for StaticSigning {
+    fn credentials(&self) -> SharedCredentialsProvider {
+        self.credentials.clone()
+    }
+
+    async fn region(&self) -> Result<String, String> {
+        Ok(self.region.clone())
+    }
+}
+
 /// Signs requests for one service and region.
 pub struct Signer {
     provider: SharedCredentialsProvider,

@@ -15,7 +15,7 @@
 //! | `S.api_key_file` | `auth: api_key`: file holding the key (trimmed); relative to the plugin root | |
 //! | `S.api_key_header` | `auth: api_key`: header the key is sent in, as-is | `x-api-key` |
 //! | `S.iam_service` | `auth: iam`: SigV4 signing name | `execute-api` |
-//! | `S.iam_region` | `auth: iam`: SigV4 region | region of the standard AWS chain |
+//! | `S.iam_region` | `auth: iam`: SigV4 region | the region of the identity signing (a run's session) |
 //! | `S.cache_ttl` | enables the cache: answers this fresh are served when the server is unreachable | off |
 //! | `S.cache_max_entries` | cache bound | 256 |
 //! | `S.cache_tools` | comma-separated tools to cache | every tool |

@@ -344,7 +344,10 @@ async fn http_with_sigv4_and_api_key_auth_still_talks_to_the_server() {
         "test",
     );
     let registry =
-        Registry::from_specs([iam]).with_credentials(SharedCredentialsProvider::new(creds));
+        Registry::from_specs([iam]).with_signing(std::sync::Arc::new(plug_mcp::StaticSigning {
+            credentials: SharedCredentialsProvider::new(creds),
+            region: "us-east-1".to_owned(),
+        }));
     let echo = registry
         .call(
             "signed",

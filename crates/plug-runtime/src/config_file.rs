@@ -11,6 +11,10 @@
 //! profile: platform
 //! operator: alice@example.com
 //! policies: [/etc/plugctl/agent-policy.json]
+//! role_policies: true        # also decide with the role's own policies from IAM (default)
+//! identity: role             # `base`: let agent runs without a role use the base credentials
+//! allow: [deploy-lambda, aws-deployment-assistant/rollback]   # skills agents may run
+//! allow_all: false
 //! set:
 //!   mcp-server-endpoint: https://pricing.example.com/mcp
 //! telemetry:
@@ -38,6 +42,14 @@ pub struct ConfigFile {
     pub operator: Option<String>,
     /// Identity policy files for the permission gate.
     pub policies: Vec<PathBuf>,
+    /// Whether the role's own policies decide too (`None`: the default, yes).
+    pub role_policies: Option<bool>,
+    /// `identity: base`: agent runs without a role may act with the base credentials.
+    pub base_identity: bool,
+    /// The skills agents may run (`allow:`).
+    pub allow: Option<Vec<String>>,
+    /// Every skill may be run by agents (`allow_all: true`).
+    pub allow_all: bool,
     /// Plugin configuration values.
     pub set: BTreeMap<String, String>,
     /// The `telemetry:` section.
@@ -56,6 +68,10 @@ const FIELDS: &[&str] = &[
     "profile",
     "operator",
     "policies",
+    "role_policies",
+    "identity",
+    "allow",
+    "allow_all",
     "set",
     "telemetry",
 ];
@@ -123,6 +139,14 @@ fn load_telemetry(value: &Node, at: &dyn Fn(&Node) -> String) -> Result<Telemetr
         }
     }
     Ok(settings)
+}
+
+/// A setting's boolean, or where it is not one.
+fn flag(value: &Node, name: &str, at: &dyn Fn(&Node) -> String) -> Result<bool, String> {
+    match &value.kind {
+        yaml::NodeKind::Scalar(yaml::Scalar::Bool(b)) => Ok(*b),
+        _ => Err(format!("{}: `{name}` must be true or false", at(value))),
+    }
 }
 
 /// A setting's text, or where it is not text.
@@ -198,6 +222,30 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
                 }
             }
             "telemetry" => config.telemetry = Some(load_telemetry(value, &at)?),
+            "role_policies" => config.role_policies = Some(flag(value, name, &at)?),
+            "allow_all" => config.allow_all = flag(value, name, &at)?,
+            "identity" => {
+                config.base_identity = match text()?.as_str() {
+                    "role" => false,
+                    "base" => true,
+                    _ => return Err(format!("{}: `identity` is `role` or `base`", at(value))),
+                }
+            }
+            "allow" => {
+                let items = value
+                    .as_seq()
+                    .ok_or_else(|| format!("{}: `allow` must be a list of skills", at(value)))?;
+                config.allow = Some(
+                    items
+                        .iter()
+                        .map(|i| {
+                            i.as_str()
+                                .map(str::to_owned)
+                                .ok_or_else(|| format!("{}: a skill name", at(i)))
+                        })
+                        .collect::<Result<_, _>>()?,
+                );
+            }
             other => {
                 let help = plug_manifest::diagnostic::did_you_mean(other, FIELDS.iter().copied())
                     .unwrap_or_else(|| format!("known settings: {}", FIELDS.join(", ")));

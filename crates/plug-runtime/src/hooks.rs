@@ -2,11 +2,12 @@
 //! configured exactly as in a real run (the plugin's settings, data folder
 //! and sandbox), for writing and debugging hooks.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use plug_core::ports::{HookDecision, HookError, HookInput};
 use plug_core::{Actor, RunId};
-use plug_hooks::{HookReport, HostConfig, ProcessHookHost, claude_layout};
+use plug_hooks::{HookReport, HostConfig, ProcessHookHost, Verdict, claude_layout};
 use plug_manifest::{Finding, LoadError, load_plugin};
 use serde::Deserialize;
 use serde_json::json;
@@ -70,6 +71,14 @@ pub struct Fired {
     pub decision: Result<HookDecision, HookError>,
     /// The plugin's settings (for redacting what is printed).
     pub settings: PluginSettings,
+}
+
+impl Fired {
+    /// What the hooks did and decided, as `plugctl hooks run` shows it
+    /// (not yet redacted: see [`PluginSettings::redact`]).
+    pub fn render(&self) -> String {
+        render_fired(&self.input, &self.reports, &self.decision)
+    }
 }
 
 /// Fires `moment`'s hooks of the plugin at `path` (native, or a Claude Code
@@ -228,4 +237,81 @@ fn json_report(
         "hooks": reports,
         "decision": decision,
     })
+}
+
+fn render_fired(
+    input: &HookInput,
+    reports: &[HookReport],
+    decision: &Result<HookDecision, HookError>,
+) -> String {
+    let mut out = String::new();
+    let what = match &input.action {
+        Some(action) => format!("{} (action {action})", input.event),
+        None => input.event.clone(),
+    };
+    let _ = writeln!(
+        out,
+        "{}: {} hook(s) for {what}",
+        input.plugin,
+        reports.len()
+    );
+    for report in reports {
+        render_report(&mut out, report);
+    }
+    let _ = writeln!(out);
+    match decision {
+        Ok(HookDecision::Continue {
+            updated_input,
+            messages,
+        }) => {
+            let _ = writeln!(out, "decision: continue");
+            for message in messages {
+                let _ = writeln!(out, "  - {message}");
+            }
+            if let Some(updated) = updated_input {
+                let _ = writeln!(out, "  updated input: {updated}");
+            }
+        }
+        Ok(HookDecision::Block { reasons }) => {
+            let _ = writeln!(out, "decision: block");
+            for reason in reasons {
+                let _ = writeln!(out, "  - {reason}");
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "decision: abort: {e}");
+        }
+    }
+    out
+}
+
+fn render_report(out: &mut String, r: &HookReport) {
+    let critical = if r.critical {
+        "critical"
+    } else {
+        "best-effort"
+    };
+    let _ = writeln!(out, "\n[{}] {} ({critical})", r.index + 1, r.handler);
+    let result = match &r.verdict {
+        Verdict::Allowed => "allowed".to_owned(),
+        Verdict::Blocked { reason } => format!("blocked: {reason}"),
+        Verdict::Failed { reason } => format!("failed: {reason}"),
+    };
+    let _ = writeln!(out, "    result:  {result}");
+    let _ = writeln!(out, "    sandbox: {}", r.sandbox.landlock);
+    if let Some(message) = &r.advice.system_message {
+        let _ = writeln!(out, "    message: {message}");
+    }
+    if let Some(context) = &r.advice.additional_context {
+        let _ = writeln!(out, "    context: {context}");
+    }
+    let stderr = r.stderr.trim();
+    if !stderr.is_empty() && !matches!(r.verdict, Verdict::Blocked { .. } | Verdict::Failed { .. })
+    {
+        let _ = writeln!(
+            out,
+            "    stderr:  {}",
+            stderr.replace('\n', "\n             ")
+        );
+    }
 }

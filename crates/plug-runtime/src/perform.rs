@@ -15,11 +15,13 @@ use plug_core::ports::{
 use plug_skill::journal::{Entry, JournalError, Resume, from_tagged};
 use plug_skill::{Interpreter, Journal, Ports, RunOptions, RunOutcome, RunReport};
 
+use crate::governance::Refusal;
 use crate::policies::{LoadedPolicies, PolicyError, PolicyFinding};
 use crate::prepare::{ParamValue, PrepareError, Prepared, RunInput, prepare};
 use crate::scratch::Scratch;
 use crate::settings::RunSettings;
 use crate::telemetry::{TelemetryError, start_for_run};
+use plug_policy::PolicySet;
 
 /// Wraps the audit log in whatever shows a run's progress (a terminal
 /// display, MCP progress notifications).
@@ -82,9 +84,12 @@ impl World for RealWorld {
         let hooks = plug_hooks::ProcessHookHost::for_plugin(plugin, settings.host_config())
             .map_err(|e| RuntimeError::Hooks(settings.redact(&e.to_string())))?
             .with_telemetry(telemetry);
-        let servers = Arc::new(settings.registry(plugin));
+        // One session per actor per run: the MCP signer shares the run's.
+        let sessions = Arc::new(plug_aws::RunSessions::new(identity));
+        let signing = Arc::new(crate::mcp_signing::RunSigning(sessions.clone()));
+        let servers = Arc::new(settings.registry(plugin).with_signing(signing));
         Ok(WorldPorts {
-            aws: Arc::new(plug_aws::RunSessions::new(identity)),
+            aws: sessions,
             tools: servers.clone(),
             hooks: Arc::new(hooks),
             commands: Arc::new(plug_skill::command::ProcessRunner),
@@ -117,6 +122,9 @@ pub enum RuntimeError {
     /// The run's scratch folder could not be made.
     #[error("cannot prepare the run's scratch folder: {0}")]
     Scratch(std::io::Error),
+    /// Deny by default: the run may not start (exit code 7).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 /// A run found in its journal, ready to go on.
@@ -134,27 +142,26 @@ pub struct Resumption {
 /// The governed run, assembled once for every front end.
 pub struct Runtime {
     settings: RunSettings,
-    checker: Option<Arc<dyn PermissionChecker>>,
+    /// The policy files, read once.
+    files: PolicySet,
+    /// The permission source: the files plus the role's own policies,
+    /// fetched from IAM once per runtime (`None`: nothing decides).
+    checker: tokio::sync::OnceCell<Option<Arc<dyn PermissionChecker>>>,
     world: Arc<dyn World>,
 }
 
 impl Runtime {
-    /// A runtime with `settings`; the policies are read once, here. Returns
-    /// the policies' warnings with it.
+    /// A runtime with `settings`; the policy files are read once, here.
+    /// Returns their warnings with it.
     pub fn new(settings: RunSettings) -> Result<(Runtime, Vec<PolicyFinding>), RuntimeError> {
-        let (checker, warnings) = if settings.policies.is_empty() {
-            (None, Vec::new())
-        } else {
-            let loaded = LoadedPolicies::from_files(&settings.policies, None)?;
-            let checker: Arc<dyn PermissionChecker> = Arc::new(loaded.set);
-            (Some(checker), loaded.warnings)
-        };
+        let loaded = LoadedPolicies::from_files(&settings.policies, None)?;
         let runtime = Runtime {
             settings,
-            checker,
+            files: loaded.set,
+            checker: tokio::sync::OnceCell::new(),
             world: Arc::new(RealWorld),
         };
-        Ok((runtime, warnings))
+        Ok((runtime, loaded.warnings))
     }
 
     /// The same runtime building its outside-world ports with `world`.
@@ -168,9 +175,40 @@ impl Runtime {
         &self.settings
     }
 
-    /// The permission checker (`None` when no policies are configured).
-    pub fn checker(&self) -> Option<&dyn PermissionChecker> {
-        self.checker.as_deref()
+    /// The permission source: the policy files plus, when a role is
+    /// configured (and `role_policies` is not off), the role's identity
+    /// policies and boundary fetched from IAM as the operator, once.
+    /// `None` when nothing decides.
+    pub async fn checker(&self) -> Result<Option<Arc<dyn PermissionChecker>>, RuntimeError> {
+        let checker = self
+            .checker
+            .get_or_try_init(|| async {
+                let identity = &self.settings.identity;
+                let role = identity
+                    .role_arn
+                    .as_ref()
+                    .filter(|_| self.settings.governance.role_policies);
+                let Some(role) = role else {
+                    let files = (!self.settings.policies.is_empty())
+                        .then(|| Arc::new(self.files.clone()) as Arc<dyn PermissionChecker>);
+                    return Ok::<_, RuntimeError>(files);
+                };
+                let fetched =
+                    plug_aws::role_policies::fetch_role_policies(identity.operator_config(), role)
+                        .await
+                        .map_err(|source| PolicyError::Fetch {
+                            role: role.clone(),
+                            source,
+                        })?;
+                let loaded = LoadedPolicies {
+                    set: self.files.clone(),
+                    warnings: Vec::new(),
+                }
+                .add_role(&fetched, None)?;
+                Ok(Some(Arc::new(loaded.set) as Arc<dyn PermissionChecker>))
+            })
+            .await?;
+        Ok(checker.clone())
     }
 
     /// Loads and checks a run (see [`prepare`]).
@@ -178,15 +216,21 @@ impl Runtime {
         prepare(&self.settings, input, run_id)
     }
 
-    /// What the run would do: steps, IAM decisions, hooks, approvals.
-    pub fn plan(&self, prepared: &Prepared) -> plug_skill::plan::Plan {
+    /// What the run would do: steps, IAM decisions, hooks, approvals. Whether
+    /// deny-by-default lets it start at all is [`Prepared::admission`].
+    pub async fn plan(&self, prepared: &Prepared) -> Result<plug_skill::plan::Plan, RuntimeError> {
         let hooks = prepared
             .plugin
             .manifest
             .as_ref()
             .map(|m| m.hooks.clone())
             .unwrap_or_default();
-        plug_skill::plan::plan(&prepared.request, &hooks, self.checker())
+        let checker = self.checker().await?;
+        Ok(plug_skill::plan::plan(
+            &prepared.request,
+            &hooks,
+            checker.as_deref(),
+        ))
     }
 
     /// A new journal for `run_id` in the state folder.
@@ -247,6 +291,10 @@ impl Runtime {
         resume: Option<Resume>,
         host: RunHost,
     ) -> Result<RunReport, RuntimeError> {
+        if let Err(refusal) = &prepared.admission {
+            return Err(refusal.clone().into());
+        }
+        let permissions = self.checker().await?;
         let request = &prepared.request;
         let mut secrets: Vec<String> = request
             .sensitive
@@ -268,7 +316,7 @@ impl Runtime {
             commands: world.commands,
             approver: host.approver,
             prompter: host.prompter,
-            permissions: self.checker.clone(),
+            permissions,
         };
         let scratch = Scratch::create(&self.settings.state, &request.run_id)
             .map_err(RuntimeError::Scratch)?;

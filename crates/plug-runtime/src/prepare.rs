@@ -11,6 +11,7 @@ use plug_manifest::{Finding, LoadedSkill, Plugin, load_plugin};
 use plug_skill::RunRequest;
 
 use crate::actions::required_actions;
+use crate::governance::{Refusal, admit};
 use crate::plugin_settings::{PluginSettings, SettingsError};
 use crate::settings::RunSettings;
 
@@ -50,6 +51,9 @@ pub struct Prepared {
     pub request: RunRequest,
     /// The plugin's user configuration and data folder, for its hooks and servers.
     pub settings: PluginSettings,
+    /// Whether deny-by-default lets the run start ([`crate::governance::admit`]);
+    /// what it waives is in the request's `governance`.
+    pub admission: Result<(), Refusal>,
 }
 
 /// Why a run cannot be prepared.
@@ -145,6 +149,14 @@ pub fn prepare(
     if let Some(region) = &settings.identity.region {
         builtins.insert("region".to_owned(), Value::String(region.clone()));
     }
+    let actions = required_actions(&loaded.required_permissions, &skill);
+    let admission = admit(
+        settings,
+        &manifest.name.value,
+        &skill,
+        &actions,
+        input.actor,
+    );
     let mut request = RunRequest {
         plugin: manifest.name.value.clone(),
         plugin_version: manifest
@@ -152,7 +164,7 @@ pub fn prepare(
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
-        actions: required_actions(&loaded.required_permissions, &skill),
+        actions,
         principal: settings.identity.principal(&run_id),
         run_id,
         skill,
@@ -164,12 +176,14 @@ pub fn prepare(
         workdir,
         plugin_root: plugin.root.clone(),
         builtins,
+        governance: admission.clone().unwrap_or_default(),
     };
     request.apply_defaults();
     Ok(Prepared {
         plugin,
         request,
         settings: plugin_settings,
+        admission: admission.map(|_| ()),
     })
 }
 

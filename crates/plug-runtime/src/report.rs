@@ -54,3 +54,35 @@ pub fn summary(report: &RunReport) -> String {
         }
     }
 }
+
+/// Whether deny-by-default lets a prepared run start, for `plan` and `inspect`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Admission {
+    /// Whether it may start.
+    pub allowed: bool,
+    /// Why not, when it may not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// What it waives when it starts (`unchecked`, `base-identity`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waives: Vec<&'static str>,
+}
+
+/// The admission of `prepared`.
+pub fn admission(prepared: &Prepared) -> Admission {
+    Admission {
+        allowed: prepared.admission.is_ok(),
+        refused: prepared.admission.as_ref().err().map(ToString::to_string),
+        waives: prepared.request.governance.labels(),
+    }
+}
+
+impl std::fmt::Display for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.refused {
+            Some(why) => write!(f, "refused: {why}"),
+            None if self.waives.is_empty() => write!(f, "allowed"),
+            None => write!(f, "allowed, waiving: {}", self.waives.join(", ")),
+        }
+    }
+}

@@ -12,6 +12,7 @@ use plug_core::Actor;
 use plug_core::RunId;
 
 use crate::config_file::{self, ConfigError, TelemetrySettings};
+use crate::governance::{AllowList, GovernanceSettings};
 use crate::state::{StateDir, current_user};
 
 /// What a front end was told directly (command-line flags, a request's fields).
@@ -36,6 +37,12 @@ pub struct Flags {
     pub workdir: Option<PathBuf>,
     /// How long a run waits for a human approval.
     pub approval_timeout: Option<Duration>,
+    /// `--unchecked`: run without a permission source (recorded as such).
+    pub unchecked: bool,
+    /// `--allow SKILL...`: the skills agents may run.
+    pub allow: Vec<String>,
+    /// `--allow-all`: every skill.
+    pub allow_all: bool,
 }
 
 /// Who a run's AWS calls are made as, and where they go.
@@ -49,6 +56,9 @@ pub struct IdentitySettings {
     pub region: Option<String>,
     /// The operator: `SourceIdentity` of the run's sessions.
     pub operator: String,
+    /// `identity: base`: an agent run without a role may act with the base
+    /// credentials (recorded as such); otherwise it is refused.
+    pub base_allowed: bool,
 }
 
 impl IdentitySettings {
@@ -116,6 +126,8 @@ pub struct RunSettings {
     pub workdir: PathBuf,
     /// How long a run waits for a human approval.
     pub approval_timeout: Duration,
+    /// What decides and limits a run: permission sources, the allow-list.
+    pub governance: GovernanceSettings,
 }
 
 /// The default approval wait.
@@ -142,6 +154,19 @@ impl RunSettings {
             region: pick(flags.region, "AWS_REGION", file.region),
             operator: pick(flags.operator, "PLUGCTL_OPERATOR", file.operator)
                 .unwrap_or_else(current_user),
+            base_allowed: env("PLUGCTL_IDENTITY").map_or(file.base_identity, |v| v == "base"),
+        };
+        let allow = if flags.allow_all || (flags.allow.is_empty() && file.allow_all) {
+            AllowList::All
+        } else if !flags.allow.is_empty() {
+            AllowList::Only(flags.allow)
+        } else {
+            file.allow.map_or(AllowList::Unset, AllowList::Only)
+        };
+        let governance = GovernanceSettings {
+            unchecked: flags.unchecked,
+            role_policies: file.role_policies.unwrap_or(true),
+            allow,
         };
         let policies = if flags.policies.is_empty() {
             file.policies
@@ -162,6 +187,7 @@ impl RunSettings {
             state: StateDir::from_env(),
             workdir: flags.workdir.unwrap_or_else(|| PathBuf::from(".")),
             approval_timeout: flags.approval_timeout.unwrap_or(DEFAULT_APPROVAL_TIMEOUT),
+            governance,
         }
     }
 }

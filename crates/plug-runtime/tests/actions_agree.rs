@@ -72,8 +72,8 @@ fn params_for(plugin: &Plugin, skill: &str) -> Vec<(String, ParamValue)> {
         .collect()
 }
 
-#[test]
-fn gate_plan_check_and_lint_agree_on_every_fixture_skill() {
+#[tokio::test]
+async fn gate_plan_check_and_lint_agree_on_every_fixture_skill() {
     let state = tempfile::tempdir().expect("tempdir");
     let settings = RunSettings {
         identity: Default::default(),
@@ -83,6 +83,7 @@ fn gate_plan_check_and_lint_agree_on_every_fixture_skill() {
         state: StateDir::new(state.path()),
         workdir: repo(),
         approval_timeout: std::time::Duration::from_secs(1),
+        governance: Default::default(),
     };
     let (runtime, _) = Runtime::new(settings).expect("runtime");
     let mut compared = 0;
@@ -116,6 +117,8 @@ fn gate_plan_check_and_lint_agree_on_every_fixture_skill() {
             let plan = lowercase(
                 runtime
                     .plan(&prepared)
+                    .await
+                    .expect("plan")
                     .actions
                     .into_iter()
                     .map(|a| a.action),

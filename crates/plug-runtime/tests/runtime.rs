@@ -140,8 +140,10 @@ impl Fixture {
 
     fn settings(&self, policies: Vec<PathBuf>) -> RunSettings {
         RunSettings {
+            // The in-memory world has no role to assume: `identity: base`.
             identity: plug_runtime::IdentitySettings {
                 operator: "alice".into(),
+                base_allowed: true,
                 ..Default::default()
             },
             policies,
@@ -153,6 +155,7 @@ impl Fixture {
             state: StateDir::new(self.state.path()),
             workdir: self.dir.path().to_path_buf(),
             approval_timeout: Duration::from_secs(10),
+            governance: Default::default(),
         }
     }
 
@@ -160,6 +163,14 @@ impl Fixture {
         let (runtime, warnings) = Runtime::new(self.settings(policies)).expect("runtime");
         // The seed's policy is a bare statement, which AWS reads and we warn about.
         assert!(warnings.len() <= 1, "{warnings:?}");
+        runtime.with_world(self.memory.clone())
+    }
+
+    /// No permission source, run with `--unchecked`.
+    fn unchecked_runtime(&self) -> Runtime {
+        let mut settings = self.settings(Vec::new());
+        settings.governance.unchecked = true;
+        let (runtime, _) = Runtime::new(settings).expect("runtime");
         runtime.with_world(self.memory.clone())
     }
 
@@ -254,14 +265,42 @@ async fn the_gate_refuses_before_any_call_and_the_audit_log_says_so() {
 }
 
 #[tokio::test]
-async fn without_policies_there_is_no_gate_to_pass() {
+async fn without_a_permission_source_an_agent_run_is_refused_before_anything() {
     let fixture = Fixture::new();
     let runtime = fixture.runtime(Vec::new());
-    assert!(runtime.checker().is_none());
+    assert!(runtime.checker().await.expect("no fetch").is_none());
+    let input = fixture.input("delete-function", &[("function_name", text("f"))]);
+    let run_id = plug_runtime::new_run_id().expect("run id");
+    let prepared = runtime.prepare(input, run_id.clone()).expect("prepares");
+    assert!(matches!(
+        prepared.admission,
+        Err(plug_runtime::governance::Refusal::NoPermissionSource { .. })
+    ));
+    let mut journal = runtime.create_journal(&run_id).expect("journal");
+    let refused = runtime
+        .perform(prepared, &mut journal, None, host(nobody()))
+        .await;
+    assert!(
+        matches!(refused, Err(plug_runtime::RuntimeError::Refused(_))),
+        "perform enforces it whatever the front end did"
+    );
+    assert!(fixture.memory.aws.operations().is_empty());
+}
+
+#[tokio::test]
+async fn unchecked_runs_without_a_gate_and_says_so_in_the_audit_log() {
+    let fixture = Fixture::new();
+    let runtime = fixture.unchecked_runtime();
     let input = fixture.input("delete-function", &[("function_name", text("f"))]);
     let report = perform(&runtime, input, nobody()).await;
     assert_eq!(report.outcome, RunOutcome::Succeeded);
     assert_eq!(fixture.memory.aws.operations(), ["delete_function"]);
+    let audit = std::fs::read_to_string(fixture.state.path().join("audit.jsonl")).expect("audit");
+    let started = audit.lines().next().expect("run_started");
+    assert!(
+        started.contains(r#""governance":{"unchecked":true,"base_identity":true}"#),
+        "{started}"
+    );
 }
 
 #[tokio::test]
@@ -310,7 +349,7 @@ async fn an_answer_in_the_mailbox_lets_the_run_go_on_as_the_approver() {
 #[tokio::test]
 async fn a_failed_run_resumes_after_its_last_completed_step() {
     let fixture = Fixture::new();
-    let runtime = fixture.runtime(Vec::new());
+    let runtime = fixture.unchecked_runtime();
     let denied = AwsError::Service {
         code: "AccessDeniedException".into(),
         message: "no".into(),

@@ -52,6 +52,9 @@ pub enum ServeError {
     /// Two skills would be the same tool.
     #[error("two skills would both be the tool `{0}`")]
     DuplicateTool(String),
+    /// Deny by default: the allow-list lets no skill be served.
+    #[error("{0}")]
+    NothingAllowed(String),
     /// `--http` named an address other hosts could reach.
     #[error("--http must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not {0}")]
     NotLoopback(SocketAddr),
@@ -187,7 +190,7 @@ pub struct ServeOptions {
 
 /// Serves `options.plugins` until the client goes away (stdio) or Ctrl-C (HTTP).
 pub fn serve(runtime: Runtime, options: &ServeOptions) -> Result<(), ServeError> {
-    let catalog = Catalog::load(&options.plugins)?;
+    let catalog = Catalog::load(&options.plugins, &runtime.settings().governance.allow)?;
     let state = runtime.settings().state.clone();
     let tokio = tokio::runtime::Runtime::new().map_err(ServeError::Runtime)?;
     let served = Served::new(catalog, runtime);

@@ -58,7 +58,11 @@ pub async fn call(
         Err(e) => return failure(e.to_string()),
     };
     match served.runtime.prepare(input, run_id) {
-        Ok(prepared) if dry_run => plan(served, &prepared),
+        Ok(prepared) if dry_run => plan(served, &prepared).await,
+        Ok(Prepared {
+            admission: Err(refusal),
+            ..
+        }) => failure(refusal.to_string()),
         Ok(prepared) => start(served, prepared, context).await,
         Err(e) => prepare_failure(e),
     }
@@ -101,8 +105,11 @@ fn split_arguments(
     Ok((dry_run, params))
 }
 
-fn plan(served: &Served, prepared: &Prepared) -> CallToolResult {
-    let plan = served.runtime.plan(prepared);
+async fn plan(served: &Served, prepared: &Prepared) -> CallToolResult {
+    let plan = match served.runtime.plan(prepared).await {
+        Ok(plan) => plan,
+        Err(e) => return failure(e.to_string()),
+    };
     let approvals = plan.actions.iter().filter(|a| a.needs_approval).count();
     let text = format!(
         "plan for {} / {}: {} step(s), {} IAM action(s), {approvals} needing a human approval; nothing ran",
@@ -111,7 +118,9 @@ fn plan(served: &Served, prepared: &Prepared) -> CallToolResult {
         plan.steps.len(),
         plan.actions.len()
     );
-    let value = serde_json::to_value(&plan).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(&plan).unwrap_or(Value::Null);
+    value["admission"] =
+        serde_json::to_value(plug_runtime::report::admission(prepared)).unwrap_or(Value::Null);
     answer(text, value, false)
 }
 

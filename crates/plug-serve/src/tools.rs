@@ -11,6 +11,8 @@ use plug_manifest::{ImplicitParam, LoadedSkill, load_plugin};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
+use plug_runtime::governance::AllowList;
+
 use super::ServeError;
 
 /// The argument that asks for a plan instead of a run.
@@ -36,16 +38,33 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Loads each plugin; one that does not validate is refused, as `run` would.
-    pub fn load(paths: &[PathBuf]) -> Result<Catalog, ServeError> {
+    /// Loads each plugin's skills that `allow` names; a plugin that does not
+    /// validate is refused, as `run` would. Deny by default: with no
+    /// allow-list nothing is served, and serving nothing is an error.
+    pub fn load(paths: &[PathBuf], allow: &AllowList) -> Result<Catalog, ServeError> {
+        if *allow == AllowList::Unset {
+            return Err(ServeError::NothingAllowed(
+                "no skill is allowed: name them with --allow SKILL (or `allow:` in the \
+                 configuration file), or pass --allow-all"
+                    .to_owned(),
+            ));
+        }
         let mut tools: Vec<SkillTool> = Vec::new();
         for path in paths {
-            for tool in plugin_tools(path)? {
+            for (plugin, tool) in plugin_tools(path)? {
+                if allow.names(&plugin, &tool.skill) != Some(true) {
+                    continue;
+                }
                 if tools.iter().any(|t| t.tool.name == tool.tool.name) {
                     return Err(ServeError::DuplicateTool(tool.tool.name.to_string()));
                 }
                 tools.push(tool);
             }
+        }
+        if tools.is_empty() {
+            return Err(ServeError::NothingAllowed(
+                "the allow-list names no skill of these plugins".to_owned(),
+            ));
         }
         Ok(Catalog { tools })
     }
@@ -61,7 +80,8 @@ impl Catalog {
     }
 }
 
-fn plugin_tools(path: &Path) -> Result<Vec<SkillTool>, ServeError> {
+/// Each skill of the plugin at `path` as a tool, with the plugin's name.
+fn plugin_tools(path: &Path) -> Result<Vec<(String, SkillTool)>, ServeError> {
     let plugin = load_plugin(path).map_err(|e| ServeError::Plugin(e.to_string()))?;
     if plugin.has_failures(false) {
         return Err(ServeError::Invalid {
@@ -79,7 +99,8 @@ fn plugin_tools(path: &Path) -> Result<Vec<SkillTool>, ServeError> {
         .iter()
         .filter_map(|loaded| {
             let skill = loaded.skill.as_ref()?;
-            Some(skill_tool(&plugin_name, &plugin.root, loaded, skill))
+            let tool = skill_tool(&plugin_name, &plugin.root, loaded, skill);
+            Some((plugin_name.clone(), tool))
         })
         .collect())
 }

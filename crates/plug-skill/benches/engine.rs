@@ -115,6 +115,7 @@ fn request(skill: Skill, id: &str) -> RunRequest {
         workdir: std::env::temp_dir(),
         plugin_root: std::env::temp_dir(),
         builtins: Default::default(),
+        governance: Default::default(),
     };
     req.apply_defaults();
     req

@@ -71,6 +71,8 @@ pub struct RunRequest {
     /// Builtins the caller knows (`region`, `account_id`); the engine adds
     /// `run_id`, `actor`, `plugin`, `skill`, `timestamp` and `date`.
     pub builtins: BTreeMap<String, Value>,
+    /// What of deny-by-default the run waived; journaled and in the audit log.
+    pub governance: plug_core::Governance,
 }
 
 impl RunRequest {
@@ -329,6 +331,7 @@ impl Interpreter {
                 version: req.plugin_version.clone(),
                 skill: req.skill.name.value.clone(),
                 actor: state.actor,
+                governance: req.governance,
             },
         );
         state.trace = TraceContext::run(&req.run_id, at_ms);
@@ -482,6 +485,7 @@ fn started_entry(req: &RunRequest) -> Entry {
         sensitive: req.sensitive.iter().cloned().collect(),
         config: req.config.clone(),
         workdir: req.workdir.clone(),
+        governance: req.governance,
         at_ms: plug_core::event::now_ms(),
     }
 }

@@ -39,6 +39,9 @@ pub enum Entry {
         config: BTreeMap<String, String>,
         /// The working directory.
         workdir: PathBuf,
+        /// What of deny-by-default the run waived (absent: nothing).
+        #[serde(default, skip_serializing_if = "plug_core::Governance::is_default")]
+        governance: plug_core::Governance,
         /// When, in ms since the epoch.
         at_ms: u64,
     },
@@ -378,6 +381,9 @@ pub struct RunSummary {
     pub steps_done: usize,
     /// Start time, ms since the epoch.
     pub started_ms: u64,
+    /// What of deny-by-default the run waived.
+    #[serde(skip_serializing_if = "plug_core::Governance::is_default")]
+    pub governance: plug_core::Governance,
 }
 
 /// Every run in the state directory, oldest first, and the journals that
@@ -408,6 +414,7 @@ pub fn list(state_dir: &Path) -> (Vec<RunSummary>, Vec<JournalError>) {
             plugin,
             skill,
             at_ms,
+            governance,
             ..
         }) = journal.first()
         else {
@@ -429,6 +436,7 @@ pub fn list(state_dir: &Path) -> (Vec<RunSummary>, Vec<JournalError>) {
             }),
             steps_done,
             started_ms: *at_ms,
+            governance: *governance,
         });
     }
     runs.sort_by_key(|r| r.started_ms);

@@ -22,6 +22,7 @@ fn event(run: &RunId, at_ms: u64, i: u64) -> RunEvent {
             } else {
                 Actor::Human
             },
+            governance: Default::default(),
         },
         1 => EventKind::StepStarted {
             step: "deploy".into(),

@@ -299,6 +299,7 @@ mod tests {
                     version: "1".into(),
                     skill: "s".into(),
                     actor: Actor::Agent,
+                    governance: Default::default(),
                 },
             ));
             log.record(RunEvent::now(

@@ -203,6 +203,7 @@ pub fn describe(kind: &EventKind) -> String {
             version,
             skill,
             actor,
+            ..
         } => {
             format!("run started: {plugin} {version} / {skill} as {actor:?}")
         }

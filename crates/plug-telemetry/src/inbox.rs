@@ -344,6 +344,7 @@ mod tests {
                     version: "1.0.0".into(),
                     skill: "s".into(),
                     actor: Actor::Agent,
+                    governance: Default::default(),
                 },
             ),
             event(

@@ -223,6 +223,7 @@ mod tests {
                 version: "1".into(),
                 skill: "s".into(),
                 actor: Actor::Agent,
+                governance: Default::default(),
             },
         )
     }

@@ -65,6 +65,7 @@ impl Tracer {
                 version,
                 skill,
                 actor,
+                ..
             } => {
                 let attributes = vec![
                     KeyValue::new("plugctl.plugin", plugin.clone()),
@@ -289,6 +290,7 @@ mod tests {
                     version: "1".into(),
                     skill: "s".into(),
                     actor: Actor::Agent,
+                    governance: Default::default(),
                 },
             ),
             event(

@@ -17,6 +17,9 @@ pub enum Exit {
     Blocked = 5,
     /// `run`: interrupted (Ctrl-C, SIGTERM or the skill timeout); `plugctl resume` continues it.
     Interrupted = 6,
+    /// `run`: refused before it started by deny-by-default: the skill is not
+    /// allowed, or it needs AWS without a role or a permission source.
+    Refused = 7,
     /// Whoever read the output stopped reading (`plugctl ... | head`): the
     /// shells' code for a process ended by SIGPIPE, without a panic message.
     BrokenPipe = 141,

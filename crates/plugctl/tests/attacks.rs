@@ -7,11 +7,11 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 mod support;
 use support::aws::{Aws, allow};
-use support::{fixture, text};
+use support::{fixture, repo, text, unique};
 
 /// A home folder whose `~/.aws` holds the operator's long-lived keys and
 /// points the CLI at LocalStack, as a developer's machine would.
@@ -75,4 +75,176 @@ fn a_command_finds_none_of_the_operators_credentials() {
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let error = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();
     assert!(error.contains("Unable to locate credentials"), "{error}");
+}
+
+/// A function to attack, created as the operator; returns its name.
+fn victim(aws: &Aws) -> String {
+    let name = unique("victim");
+    let zip = std::process::Command::new("sh")
+        .args(["-c", "cd \"$1\" && zip -q - index.py", "sh"])
+        .arg(repo().join("plugins/aws-deployment-assistant/examples/hello-function"))
+        .output()
+        .expect("zip");
+    use base64::Engine as _;
+    let code = base64::engine::general_purpose::STANDARD.encode(&zip.stdout);
+    aws.call(
+        "lambda",
+        "create_function",
+        json!({"FunctionName": name, "Runtime": "python3.11",
+               "Role": "arn:aws:iam::000000000000:role/lambda-role",
+               "Handler": "index.handler", "Code": {"ZipFile": code}}),
+    )
+    .expect("function created");
+    name
+}
+
+fn exists(aws: &Aws, function: &str) -> bool {
+    aws.call("lambda", "get_function", json!({"FunctionName": function}))
+        .is_ok()
+}
+
+/// The seed's statement: deleting functions is for humans only.
+fn seed_statement() -> Value {
+    let path =
+        repo().join("plugins/aws-deployment-assistant/policies/policy-delete-human-only.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("seed policy")).expect("JSON")
+}
+
+#[test]
+fn without_policy_files_the_roles_own_policies_still_gate_the_run() {
+    let Some(aws) = Aws::start() else { return };
+    let function = victim(&aws);
+    let role = aws.role("attack-nopolicy", json!([seed_statement()]));
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = aws.plugctl(
+        work.path(),
+        &[
+            "run",
+            &fixture("attacks"),
+            "delete-function",
+            "--param",
+            &format!("function_name={function}"),
+            "--role-arn",
+            &role,
+            "--approval-timeout",
+            "1s",
+        ],
+    );
+    assert!(
+        exists(&aws, &function),
+        "an agent deleted it: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "it waits for a human: {}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_agent_run_on_aws_without_a_role_is_refused_before_anything_runs() {
+    let Some(aws) = Aws::start() else { return };
+    let function = victim(&aws);
+    let work = tempfile::tempdir().expect("tempdir");
+    let policy = work.path().join("allow-all.json");
+    std::fs::write(
+        &policy,
+        json!({"Version": "2012-10-17", "Statement": [allow(&["*"])]}).to_string(),
+    )
+    .expect("policy");
+    let out = aws.plugctl(
+        work.path(),
+        &[
+            "run",
+            &fixture("attacks"),
+            "delete-function",
+            "--param",
+            &format!("function_name={function}"),
+            "--policy",
+            &policy.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no role is configured"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(exists(&aws, &function));
+    assert!(
+        !aws.state.path().join("runs").exists(),
+        "nothing was journaled"
+    );
+}
+
+#[test]
+fn without_any_permission_source_only_unchecked_runs_and_it_is_recorded() {
+    let Some(mut aws) = Aws::start() else { return };
+    let function = victim(&aws);
+    // The operator allows the base identity; no policy files, no role policies.
+    aws.vars
+        .push(("PLUGCTL_IDENTITY".to_owned(), "base".to_owned()));
+    let work = tempfile::tempdir().expect("tempdir");
+    let param = format!("function_name={function}");
+    let args = [
+        "run",
+        &fixture("attacks"),
+        "delete-function",
+        "--param",
+        &param,
+    ];
+    let refused = aws.plugctl(work.path(), &args);
+    assert_eq!(refused.status.code(), Some(7), "{}", text(&refused.stderr));
+    assert!(exists(&aws, &function));
+
+    let mut unchecked = args.to_vec();
+    unchecked.push("--unchecked");
+    let out = aws.plugctl(work.path(), &unchecked);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!exists(&aws, &function));
+    assert!(
+        aws.audit()
+            .contains(r#""governance":{"unchecked":true,"base_identity":true}"#),
+        "{}",
+        aws.audit()
+    );
+    let runs = aws.plugctl(work.path(), &["runs"]);
+    assert!(
+        text(&runs.stdout).contains("(unchecked,base-identity)"),
+        "{}",
+        text(&runs.stdout)
+    );
+}
+
+#[test]
+fn an_agent_may_run_only_the_skills_the_allow_list_names() {
+    let Some(aws) = Aws::start() else { return };
+    let function = victim(&aws);
+    let role = aws.role("attack-allow", json!([allow(&["lambda:*"])]));
+    let work = tempfile::tempdir().expect("tempdir");
+    let config = work.path().join("config.yaml");
+    std::fs::write(&config, "allow: [who-am-i]\n").expect("config");
+    let out = aws.plugctl(
+        work.path(),
+        &[
+            "run",
+            &fixture("attacks"),
+            "delete-function",
+            "--param",
+            &format!("function_name={function}"),
+            "--role-arn",
+            &role,
+            "--config",
+            &config.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not allowed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(exists(&aws, &function));
 }

@@ -9,67 +9,24 @@
 #![allow(missing_docs)]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
+
+use serde_json::json;
 
 mod support;
-use support::{function_project, localstack_endpoint, path_with_pytest, repo, text, unique};
-
-struct Aws {
-    endpoint: String,
-    state: tempfile::TempDir,
-}
+use support::aws::{Aws, allow};
+use support::{function_project, repo, text, unique};
 
 fn localstack() -> Option<Aws> {
-    localstack_endpoint().map(|endpoint| Aws {
-        endpoint,
-        state: tempfile::tempdir().expect("tempdir"),
-    })
+    Aws::start()
 }
 
-impl Aws {
-    fn plugctl(&self, workdir: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_plugctl"))
-            .args(args)
-            .current_dir(workdir)
-            .env("PATH", path_with_pytest())
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("PLUGCTL_STATE_DIR", self.state.path())
-            .env_remove("AWS_PROFILE")
-            .stdin(Stdio::null())
-            .output()
-            .expect("plugctl runs")
-    }
-
-    fn call(
-        &self,
-        service: &str,
-        operation: &str,
-        params: serde_json::Value,
-    ) -> Result<serde_json::Value, String> {
-        let out = self.plugctl(
-            &repo(),
-            &[
-                "aws",
-                "call",
-                service,
-                operation,
-                "--params",
-                &params.to_string(),
-            ],
-        );
-        if out.status.success() {
-            serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
-        } else {
-            Err(text(&out.stderr))
-        }
-    }
-
-    fn audit(&self) -> String {
-        std::fs::read_to_string(self.state.path().join("audit.jsonl")).unwrap_or_default()
-    }
+/// A role whose own policies let an agent deploy the seed's function.
+fn deployer(aws: &Aws) -> String {
+    aws.role(
+        "seed-deployer",
+        json!([allow(&["lambda:*", "iam:PassRole"])]),
+    )
 }
 
 const SEED: &str = "plugins/aws-deployment-assistant";
@@ -81,6 +38,7 @@ fn the_seed_creates_then_updates_and_tags_the_function() {
     let name = unique("seed");
     let project = function_project();
     let seed = repo().join(SEED).display().to_string();
+    let role = deployer(&aws);
     let args = [
         "run",
         seed.as_str(),
@@ -89,6 +47,8 @@ fn the_seed_creates_then_updates_and_tags_the_function() {
         &format!("function_name={name}"),
         "--param",
         &format!("iam_role_arn={ROLE}"),
+        "--role-arn",
+        &role,
     ];
 
     let first = aws.plugctl(project.path(), &args);
@@ -100,18 +60,14 @@ fn the_seed_creates_then_updates_and_tags_the_function() {
         text(&first.stderr)
     );
     let function = aws
-        .call(
-            "lambda",
-            "get_function",
-            serde_json::json!({"FunctionName": name}),
-        )
+        .call("lambda", "get_function", json!({"FunctionName": name}))
         .expect("function exists");
     let arn = function["Configuration"]["FunctionArn"]
         .as_str()
         .expect("arn")
         .to_owned();
     let tags = aws
-        .call("lambda", "list_tags", serde_json::json!({"Resource": arn}))
+        .call("lambda", "list_tags", json!({"Resource": arn}))
         .expect("tags");
     assert_eq!(tags["Tags"]["DeployedBy"], "agent");
     assert!(
@@ -158,6 +114,7 @@ fn a_failing_validate_code_aborts_before_any_aws_call() {
     )
     .expect("write");
     let seed = repo().join(SEED).display().to_string();
+    let role = deployer(&aws);
     let out = aws.plugctl(
         project.path(),
         &[
@@ -168,6 +125,8 @@ fn a_failing_validate_code_aborts_before_any_aws_call() {
             &format!("function_name={name}"),
             "--param",
             &format!("iam_role_arn={ROLE}"),
+            "--role-arn",
+            &role,
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -181,28 +140,15 @@ fn a_failing_validate_code_aborts_before_any_aws_call() {
         "no AWS call was made"
     );
     assert!(
-        aws.call(
-            "lambda",
-            "get_function",
-            serde_json::json!({"FunctionName": name})
-        )
-        .is_err()
+        aws.call("lambda", "get_function", json!({"FunctionName": name}))
+            .is_err()
     );
 }
 
 #[test]
 fn calls_go_through_a_role_session_named_for_the_run() {
     let Some(aws) = localstack() else { return };
-    let role = unique("plugctl-agent");
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}"#;
-    let created = aws
-        .call(
-            "iam",
-            "create_role",
-            serde_json::json!({"RoleName": role, "AssumeRolePolicyDocument": trust}),
-        )
-        .expect("role");
-    let role_arn = created["Role"]["Arn"].as_str().expect("arn").to_owned();
+    let role_arn = aws.role("plugctl-agent", json!([allow(&["sts:GetCallerIdentity"])]));
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/run-basics")
         .display()
@@ -244,7 +190,7 @@ fn the_seed_policy_gates_deletion_behind_a_human() {
     assert!(zip.status.success());
     use base64::Engine as _;
     let code = base64::engine::general_purpose::STANDARD.encode(&zip.stdout);
-    aws.call("lambda", "create_function", serde_json::json!({"FunctionName": name, "Runtime": "python3.11", "Role": ROLE, "Handler": "index.handler", "Code": {"ZipFile": code}})).expect("create");
+    aws.call("lambda", "create_function", json!({"FunctionName": name, "Runtime": "python3.11", "Role": ROLE, "Handler": "index.handler", "Code": {"ZipFile": code}})).expect("create");
 
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/run-basics")
@@ -254,6 +200,11 @@ fn the_seed_policy_gates_deletion_behind_a_human() {
         .join("plugins/aws-deployment-assistant/policies/policy-delete-human-only.json")
         .display()
         .to_string();
+    // The role's own policy is the seed's: deleting is for humans only.
+    let seed_statement: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&policy).expect("seed policy"))
+            .expect("JSON");
+    let role = aws.role("seed-deleter", json!([seed_statement]));
     let answers = tempfile::tempdir().expect("tempdir");
     let refuse = answers.path().join("no.json");
     let approve = answers.path().join("yes.json");
@@ -270,6 +221,8 @@ fn the_seed_policy_gates_deletion_behind_a_human() {
                 &format!("function_name={name}"),
                 "--policy",
                 &policy,
+                "--role-arn",
+                &role,
                 "--approve-from",
                 &answer.display().to_string(),
             ],
@@ -279,12 +232,8 @@ fn the_seed_policy_gates_deletion_behind_a_human() {
     let refused = run(&refuse);
     assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
     assert!(
-        aws.call(
-            "lambda",
-            "get_function",
-            serde_json::json!({"FunctionName": name})
-        )
-        .is_ok(),
+        aws.call("lambda", "get_function", json!({"FunctionName": name}))
+            .is_ok(),
         "refusal changes nothing"
     );
 
@@ -297,12 +246,8 @@ fn the_seed_policy_gates_deletion_behind_a_human() {
         text(&approved.stderr)
     );
     assert!(
-        aws.call(
-            "lambda",
-            "get_function",
-            serde_json::json!({"FunctionName": name})
-        )
-        .is_err(),
+        aws.call("lambda", "get_function", json!({"FunctionName": name}))
+            .is_err(),
         "the function is gone"
     );
     assert!(aws.audit().contains("\"approval_granted\""));

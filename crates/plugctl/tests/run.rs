@@ -29,6 +29,8 @@ impl Env {
             .current_dir(self.work.path())
             .env("PLUGCTL_STATE_DIR", self.state.path())
             .env("NO_COLOR", "1")
+            // No role here: runs act with the base credentials (`identity: base`).
+            .env("PLUGCTL_IDENTITY", "base")
             .stdin(Stdio::null());
         command
     }

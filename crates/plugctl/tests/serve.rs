@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use plug_mcp::{CallOptions, McpClient, Progress, ServerSpec, spec::AuthSpec};
 use serde_json::{Value, json};
-use support::{Env, fixture, function_project, result_text, seed, text, ts_client, wait_for};
+use support::{
+    Env, fixture, function_project, result_text, seed, serve_argv, text, ts_client, wait_for,
+};
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -44,6 +46,55 @@ fn deny_policy() -> String {
 }
 
 // ------------------------------------------------------------ plug-mcp's client
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_skills_the_allow_list_names_are_served() {
+    let env = Env::new();
+    let args = [
+        "--allow",
+        "whoami",
+        "--allow",
+        "aws-deployment-assistant/*",
+        &fixture("run-basics"),
+        &seed(),
+    ];
+    let client = connect(&env.stdio_spec(&args)).await;
+    let tools = client.list_tools().await.expect("tools/list");
+    let refused = client
+        .call_tool(
+            "run-basics__delete-lambda",
+            &json!({"function_name": "f"}),
+            &CallOptions::default(),
+        )
+        .await;
+    client.shutdown().await;
+    let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "aws-deployment-assistant__deploy-lambda",
+            "run-basics__whoami"
+        ]
+    );
+    assert!(
+        refused.is_err() || refused.as_ref().is_ok_and(|r| r.is_error),
+        "a skill not served cannot be called: {refused:?}"
+    );
+    assert!(env.journals().is_empty(), "nothing ran");
+}
+
+#[test]
+fn serve_without_an_allow_list_refuses_to_start() {
+    let env = Env::new();
+    let out = env.plugctl(&["serve", &fixture("run-basics")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--allow"),
+        "{}",
+        text(&out.stderr)
+    );
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tools_are_the_skills_with_their_params_and_effects() {
@@ -177,7 +228,7 @@ async fn a_call_runs_the_skill_as_the_agent_with_progress_per_step() {
 /// One JSON-RPC exchange over `plugctl serve`'s stdin and stdout, line by line.
 fn exchange(env: &Env, plugin: &str, requests: &[Value], until_id: u64) -> Vec<Value> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(["serve", plugin])
+        .args(serve_argv(&[plugin]))
         .current_dir(env.work.path())
         .envs(env.server_env())
         .stdin(Stdio::piped())
@@ -440,7 +491,7 @@ struct HttpServer {
 impl HttpServer {
     fn start(env: &Env, plugins: &[&str]) -> HttpServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_plugctl"))
-            .args(["serve", "--http", "127.0.0.1:0"])
+            .args(serve_argv(&["--http", "127.0.0.1:0"]))
             .args(plugins)
             .current_dir(env.work.path())
             .envs(env.server_env())
@@ -539,7 +590,7 @@ async fn a_refused_address_keeps_the_stored_token_and_the_scheme_is_case_insensi
         .trim_end_matches("/mcp")
         .to_owned();
     let out = Command::new(env!("CARGO_BIN_EXE_plugctl"))
-        .args(["serve", "--http", &addr, &fixture("run-basics")])
+        .args(serve_argv(&["--http", &addr, &fixture("run-basics")]))
         .envs(env.server_env())
         .env_remove("PLUGCTL_SERVE_TOKEN")
         .stdin(Stdio::null())
@@ -597,7 +648,11 @@ fn a_half_open_connection_is_closed() {
 #[test]
 fn http_refuses_an_address_other_hosts_could_reach() {
     let env = Env::new();
-    let out = env.plugctl(&["serve", "--http", "0.0.0.0:0", &fixture("run-basics")]);
+    let out = env.plugctl(&serve_argv(&[
+        "--http",
+        "0.0.0.0:0",
+        &fixture("run-basics"),
+    ]));
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("must be a loopback address"),
@@ -719,7 +774,12 @@ async fn clients_nobody_here_wrote_deploy_the_seed_lambda_through_serve() {
         "iam_role_arn": "arn:aws:iam::000000000000:role/lambda-role",
     });
 
-    let mut scenario = env.ts_stdio(&[&seed()]);
+    let operator = support::aws::Aws::start().expect("LocalStack");
+    let role = operator.role(
+        "serve-deployer",
+        json!([support::aws::allow(&["lambda:*", "iam:PassRole"])]),
+    );
+    let mut scenario = env.ts_stdio(&["--role-arn", &role, &seed()]);
     scenario["steps"] = json!([
         {"op": "list"},
         {"op": "call", "name": "aws-deployment-assistant__deploy-lambda", "arguments": arguments},
@@ -778,7 +838,7 @@ async fn clients_nobody_here_wrote_deploy_the_seed_lambda_through_serve() {
     );
 
     // The second deployment, through plug-mcp's client, updates the code.
-    let client = connect(&env.stdio_spec(&[&seed()])).await;
+    let client = connect(&env.stdio_spec(&["--role-arn", &role, &seed()])).await;
     let again = client
         .call_tool(
             "aws-deployment-assistant__deploy-lambda",

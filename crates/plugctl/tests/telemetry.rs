@@ -63,6 +63,9 @@ impl Operator {
             .env("PLUGCTL_STATE_DIR", self.state.path())
             .env("PLUGCTL_METRICS_NAMESPACE", &self.namespace)
             .env("PLUGCTL_LOG_GROUP", &self.log_group)
+            // These tests are about telemetry: runs act with the base
+            // credentials and no permission check (`--unchecked` below).
+            .env("PLUGCTL_IDENTITY", "base")
             .env_remove("AWS_PROFILE")
             .env_remove("PLUGCTL_TELEMETRY_ENDPOINT_URL")
             .stdin(Stdio::null());
@@ -183,6 +186,7 @@ fn a_cloudwatch_outage_during_the_runs_loses_nothing_and_duplicates_nothing() {
                     &format!("function_name={function}"),
                     "--param",
                     "iam_role_arn=arn:aws:iam::000000000000:role/lambda-role",
+                    "--unchecked",
                 ],
             )
             .env("PLUGCTL_TELEMETRY_ENDPOINT_URL", &down)
@@ -516,6 +520,7 @@ fn aws_unreachable_mid_run_fails_the_step_then_resume_completes_and_the_spool_ar
                 &format!("function_name={function}"),
                 "--param",
                 "iam_role_arn=arn:aws:iam::000000000000:role/lambda-role",
+                "--unchecked",
             ],
         )
         .env("AWS_ENDPOINT_URL", &down)
@@ -531,7 +536,7 @@ fn aws_unreachable_mid_run_fails_the_step_then_resume_completes_and_the_spool_ar
     let id = run_id(&stderr);
     assert!(operator.spooled() >= 2, "the run's telemetry is spooled");
 
-    let resumed = operator.plugctl(project.path(), &["resume", &id]);
+    let resumed = operator.plugctl(project.path(), &["resume", &id, "--unchecked"]);
     assert!(
         resumed.status.success(),
         "{}{}",

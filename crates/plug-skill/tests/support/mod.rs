@@ -349,6 +349,7 @@ impl World {
             workdir: self.workdir.path().to_path_buf(),
             plugin_root: self.workdir.path().to_path_buf(),
             builtins: Default::default(),
+            governance: Default::default(),
         };
         req.apply_defaults();
         req

@@ -65,6 +65,9 @@ pub struct RunSetupArgs {
     /// AWS identity and configuration.
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// Deny-by-default's switches.
+    #[command(flatten)]
+    pub governance: GovernanceArgs,
 }
 
 impl RunSetupArgs {
@@ -75,7 +78,36 @@ impl RunSetupArgs {
             set: self.set.clone(),
             workdir: Some(self.workdir.clone()),
             approval_timeout: Some(self.approval_timeout),
-            ..self.identity.flags()
+            ..self.governance.flags(self.identity.flags())
+        }
+    }
+}
+
+/// Which skills agents may run, and running without a permission check.
+#[derive(Debug, Clone, Args)]
+pub struct GovernanceArgs {
+    /// A skill agents may run: `SKILL`, `PLUGIN/SKILL` or `PLUGIN/*` (repeatable;
+    /// replaces the configuration file's `allow:`).
+    #[arg(long = "allow", value_name = "SKILL")]
+    pub allow: Vec<String>,
+    /// Every skill of the plugins may be run by agents.
+    #[arg(long, conflicts_with = "allow")]
+    pub allow_all: bool,
+    /// Run a skill that needs AWS permissions with nothing to decide them
+    /// (no --policy, no role policies); recorded in the journal, the audit
+    /// log and `plugctl runs`.
+    #[arg(long)]
+    pub unchecked: bool,
+}
+
+impl GovernanceArgs {
+    /// `base` with these switches.
+    pub fn flags(&self, base: Flags) -> Flags {
+        Flags {
+            allow: self.allow.clone(),
+            allow_all: self.allow_all,
+            unchecked: self.unchecked,
+            ..base
         }
     }
 }
@@ -131,6 +163,9 @@ pub struct ResumeArgs {
     /// AWS identity and configuration.
     #[command(flatten)]
     pub identity: IdentityArgs,
+    /// Deny-by-default's switches, as for `run`.
+    #[command(flatten)]
+    pub governance: GovernanceArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Human)]
     pub output: Output,
@@ -142,7 +177,7 @@ impl ResumeArgs {
         Flags {
             policies: self.policies.clone(),
             approval_timeout: Some(self.approval_timeout),
-            ..self.identity.flags()
+            ..self.governance.flags(self.identity.flags())
         }
     }
 }

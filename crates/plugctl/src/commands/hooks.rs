@@ -1,10 +1,7 @@
 //! `plugctl hooks run`: fire one event's hooks of a plugin (plug-runtime's
 //! `hooks::fire`), isolated as in a real run, and print what they did.
 
-use std::fmt::Write as _;
-
-use plug_core::ports::{HookDecision, HookError, HookInput};
-use plug_hooks::{HookReport, Verdict};
+use plug_core::ports::HookDecision;
 use plug_runtime::hooks::{FireError, Moment, fire};
 
 use crate::cli::{HooksCommand, Output};
@@ -47,89 +44,12 @@ pub fn run(command: HooksCommand) -> Exit {
     };
     let shown = match output {
         Output::Json => serde_json::to_string_pretty(&fired.to_json()).unwrap_or_default() + "\n",
-        Output::Human => render(&fired.input, &fired.reports, &fired.decision),
+        Output::Human => fired.render(),
     };
     // The plugin's sensitive values never show, whatever a hook printed.
     print!("{}", fired.settings.redact(&shown));
     match fired.decision {
         Ok(HookDecision::Continue { .. }) => Exit::Success,
         Ok(HookDecision::Block { .. }) | Err(_) => Exit::Findings,
-    }
-}
-
-fn render(
-    input: &HookInput,
-    reports: &[HookReport],
-    decision: &Result<HookDecision, HookError>,
-) -> String {
-    let mut out = String::new();
-    let what = match &input.action {
-        Some(action) => format!("{} (action {action})", input.event),
-        None => input.event.clone(),
-    };
-    let _ = writeln!(
-        out,
-        "{}: {} hook(s) for {what}",
-        input.plugin,
-        reports.len()
-    );
-    for report in reports {
-        render_report(&mut out, report);
-    }
-    let _ = writeln!(out);
-    match decision {
-        Ok(HookDecision::Continue {
-            updated_input,
-            messages,
-        }) => {
-            let _ = writeln!(out, "decision: continue");
-            for message in messages {
-                let _ = writeln!(out, "  - {message}");
-            }
-            if let Some(updated) = updated_input {
-                let _ = writeln!(out, "  updated input: {updated}");
-            }
-        }
-        Ok(HookDecision::Block { reasons }) => {
-            let _ = writeln!(out, "decision: block");
-            for reason in reasons {
-                let _ = writeln!(out, "  - {reason}");
-            }
-        }
-        Err(e) => {
-            let _ = writeln!(out, "decision: abort: {e}");
-        }
-    }
-    out
-}
-
-fn render_report(out: &mut String, r: &HookReport) {
-    let critical = if r.critical {
-        "critical"
-    } else {
-        "best-effort"
-    };
-    let _ = writeln!(out, "\n[{}] {} ({critical})", r.index + 1, r.handler);
-    let result = match &r.verdict {
-        Verdict::Allowed => "allowed".to_owned(),
-        Verdict::Blocked { reason } => format!("blocked: {reason}"),
-        Verdict::Failed { reason } => format!("failed: {reason}"),
-    };
-    let _ = writeln!(out, "    result:  {result}");
-    let _ = writeln!(out, "    sandbox: {}", r.sandbox.landlock);
-    if let Some(message) = &r.advice.system_message {
-        let _ = writeln!(out, "    message: {message}");
-    }
-    if let Some(context) = &r.advice.additional_context {
-        let _ = writeln!(out, "    context: {context}");
-    }
-    let stderr = r.stderr.trim();
-    if !stderr.is_empty() && !matches!(r.verdict, Verdict::Blocked { .. } | Verdict::Failed { .. })
-    {
-        let _ = writeln!(
-            out,
-            "    stderr:  {}",
-            stderr.replace('\n', "\n             ")
-        );
     }
 }

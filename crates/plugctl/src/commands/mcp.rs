@@ -13,11 +13,7 @@ use plug_runtime::PluginSettings;
 
 /// Runs an `mcp` subcommand.
 pub fn run(command: McpCommand) -> Outcome {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| usage(&format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::setup::async_runtime()?;
     match command {
         McpCommand::Tools {
             plugin,
@@ -43,9 +39,11 @@ pub fn run(command: McpCommand) -> Outcome {
     }
 }
 
-/// Loads the plugin and builds its registry with its settings (manifest
-/// defaults, values stored at install, then `--set`).
-fn registry(path: &Path, set: Vec<(String, String)>) -> Result<(Registry, PluginSettings), Exit> {
+/// The plugin's servers, signing as the operator (see plug-runtime).
+async fn registry(
+    path: &Path,
+    set: Vec<(String, String)>,
+) -> Result<(Registry, PluginSettings), Exit> {
     let plugin = plug_manifest::load_plugin(path).map_err(|e| {
         crate::diagnostics::report_load_error(&e);
         Exit::Usage
@@ -56,8 +54,10 @@ fn registry(path: &Path, set: Vec<(String, String)>) -> Result<(Registry, Plugin
             path.display()
         )));
     }
-    let settings = PluginSettings::load(&plugin, &set).or_usage()?;
-    Ok((settings.registry(&plugin), settings))
+    let settings = crate::setup::settings(plug_runtime::Flags::default())?;
+    plug_runtime::mcp_signing::operator_registry(&settings.identity, &plugin, &set)
+        .await
+        .or_usage()
 }
 
 /// Exit code and message for a failed request; sensitive values never show.
@@ -70,7 +70,7 @@ fn failed(error: &McpError, settings: &PluginSettings) -> Exit {
 }
 
 async fn tools(path: &Path, server: &str, set: Vec<(String, String)>, output: Output) -> Outcome {
-    let (registry, settings) = registry(path, set)?;
+    let (registry, settings) = registry(path, set).await?;
     let listed = registry.tools(server).await;
     registry.shutdown().await;
     let tools = listed.map_err(|e| failed(&e, &settings))?;
@@ -95,34 +95,20 @@ async fn call(
     set: Vec<(String, String)>,
     output: Output,
 ) -> Outcome {
-    let (registry, settings) = registry(path, set)?;
+    let (registry, settings) = registry(path, set).await?;
     let answered = registry
         .call(server, tool, arguments, &CallOptions::default())
         .await;
     registry.shutdown().await;
     let result = answered.map_err(|e| failed(&e, &settings))?;
     match output {
-        Output::Json => println!("{}", answer_json(&result)),
+        Output::Json => println!("{}", plug_mcp::client::result_json(&result)),
         Output::Human => print_answer(&result),
     }
     match result.is_error {
         true => Err(Exit::Findings),
         false => Ok(Exit::Success),
     }
-}
-
-fn answer_json(result: &ToolResult) -> Value {
-    let mut out = json!({
-        "content": result.content,
-        "isError": result.is_error,
-    });
-    if let Some(structured) = &result.structured {
-        out["structuredContent"] = structured.clone();
-    }
-    if let Some(age) = result.cached_age {
-        out["cachedAgeSeconds"] = json!(age.as_secs_f64());
-    }
-    out
 }
 
 fn print_answer(result: &ToolResult) {

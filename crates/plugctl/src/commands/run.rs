@@ -22,6 +22,7 @@ use crate::terminal::{Progress, TerminalPrompter};
 pub fn run(args: &RunArgs) -> Outcome {
     let runtime = runtime(args.flags())?;
     let prepared = prepared(&runtime, input(args), new_run_id().or_usage()?)?;
+    admitted(&prepared)?;
     let journal = runtime
         .create_journal(&prepared.request.run_id)
         .or_usage()?;
@@ -39,19 +40,39 @@ pub fn run(args: &RunArgs) -> Outcome {
 pub fn plan(args: &RunArgs) -> Outcome {
     let runtime = runtime(args.flags())?;
     let prepared = prepared(&runtime, input(args), RunId::new("plan").or_usage()?)?;
-    let plan = runtime.plan(&prepared);
+    let plan = crate::setup::async_runtime()?
+        .block_on(runtime.plan(&prepared))
+        .or_usage()?;
+    let admission = report::admission(&prepared);
     match args.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&plan).unwrap_or_default()
-        ),
+        Output::Json => {
+            let mut json = serde_json::to_value(&plan).unwrap_or_default();
+            json["admission"] = serde_json::to_value(&admission).unwrap_or_default();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+        }
         Output::Human => {
             let request = &prepared.request;
             let (plugin, skill) = (&request.plugin, &request.skill.name.value);
             print!("plan for {plugin} / {skill} as {}\n{plan}", request.actor);
+            println!("{admission}");
         }
     }
     Ok(Exit::Success)
+}
+
+/// Refuses (exit 7) a run deny-by-default does not let start, before
+/// anything of it is journaled.
+fn admitted(prepared: &Prepared) -> Result<(), Exit> {
+    match &prepared.admission {
+        Ok(()) => Ok(()),
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            Err(Exit::Refused)
+        }
+    }
 }
 
 /// What `run` and `plan` ask for.
@@ -98,6 +119,7 @@ pub fn resume(args: &ResumeArgs) -> Outcome {
         return Ok(Exit::Success);
     }
     let prepared = prepared(&runtime, found.input, run_id)?;
+    admitted(&prepared)?;
     eprintln!(
         "resuming {} after {} completed step(s)",
         prepared.request.run_id,
@@ -128,9 +150,19 @@ pub fn runs(args: &RunsArgs) -> Outcome {
         ),
         Output::Human => {
             for r in runs {
+                let waived = r.governance.labels().join(",");
                 println!(
-                    "{:<30} {:<18} {:<26} {:<16} {} step(s) done",
-                    r.run_id, r.state, r.plugin, r.skill, r.steps_done
+                    "{:<30} {:<18} {:<26} {:<16} {} step(s) done{}",
+                    r.run_id,
+                    r.state,
+                    r.plugin,
+                    r.skill,
+                    r.steps_done,
+                    if waived.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({waived})")
+                    }
                 );
             }
         }

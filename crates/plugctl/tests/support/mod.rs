@@ -51,6 +51,8 @@ impl Env {
             ),
             ("PATH".to_owned(), path_with_pytest()),
             ("NO_COLOR".to_owned(), "1".to_owned()),
+            // No role here: runs act with the base credentials (`identity: base`).
+            ("PLUGCTL_IDENTITY".to_owned(), "base".to_owned()),
         ]);
         vars.extend(self.vars.clone());
         vars
@@ -58,8 +60,7 @@ impl Env {
 
     /// `plugctl serve ARGS` over stdio, for plug-mcp's client.
     pub fn stdio_spec(&self, args: &[&str]) -> ServerSpec {
-        let mut argv = vec!["serve"];
-        argv.extend(args);
+        let argv = serve_argv(args);
         let mut spec = ServerSpec::stdio(
             "plugctl",
             env!("CARGO_BIN_EXE_plugctl"),
@@ -101,8 +102,7 @@ impl Env {
 
     /// A scenario for the TypeScript client that starts `plugctl serve ARGS` over stdio.
     pub fn ts_stdio(&self, args: &[&str]) -> serde_json::Value {
-        let mut argv = vec!["serve"];
-        argv.extend(args);
+        let argv = serve_argv(args);
         serde_json::json!({
             "command": env!("CARGO_BIN_EXE_plugctl"),
             "args": argv,
@@ -110,6 +110,17 @@ impl Env {
             "env": self.server_env(),
         })
     }
+}
+
+/// `plugctl serve ARGS`, serving every skill unless the test names them
+/// with `--allow` (these tests are about MCP, not the allow-list).
+pub fn serve_argv<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut argv = vec!["serve"];
+    if !args.contains(&"--allow") {
+        argv.push("--allow-all");
+    }
+    argv.extend(args);
+    argv
 }
 
 /// plugctl as a user runs it from the repository's root, without colour.
