@@ -85,6 +85,9 @@ pub struct RoleConfig {
     pub duration: Option<Duration>,
     /// The role's required external id, if its trust policy asks for one.
     pub external_id: Option<String>,
+    /// An inline session policy (JSON): the session may do only what both
+    /// the role and this policy allow, enforced by AWS.
+    pub session_policy: Option<String>,
 }
 
 /// Why the identity could not be established.
@@ -280,6 +283,7 @@ impl Session {
             .role_session_name(role.run_id.role_session_name())
             .set_source_identity(role.source_identity.clone())
             .set_external_id(role.external_id.clone())
+            .set_policy(role.session_policy.clone())
             .set_duration_seconds(
                 role.duration
                     .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)),
@@ -439,6 +443,7 @@ mod tests {
             transitive: false,
             duration: None,
             external_id: None,
+            session_policy: None,
         }
     }
 

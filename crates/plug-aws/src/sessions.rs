@@ -192,6 +192,7 @@ mod tests {
                 transitive: false,
                 duration: None,
                 external_id: None,
+                session_policy: None,
             }),
             ..IdentityConfig::default()
         };

@@ -165,6 +165,7 @@ async fn sts_assume_role_tags_the_session_and_names_it_after_the_run() {
             transitive: true,
             duration: Some(Duration::from_secs(900)),
             external_id: None,
+            session_policy: None,
         }),
         ..IdentityConfig::default()
     };
@@ -601,6 +602,7 @@ async fn run_sessions_hand_out_one_session_per_actor() {
             transitive: false,
             duration: None,
             external_id: None,
+            session_policy: None,
         }),
         ..IdentityConfig::default()
     });

@@ -116,6 +116,13 @@ pub enum EventKind {
         /// GetCallerIdentity when the session was established).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caller_arn: Option<String>,
+        /// The AWS error code when AWS refused (`AccessDeniedException`...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
+        /// The call's IAM action is not among the skill's declared
+        /// permissions (only implied by its steps): an unexpected API call.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        undeclared: bool,
     },
     /// An MCP tool was called.
     McpToolCalled {

@@ -75,5 +75,6 @@ fn role_config(role: CallRole) -> Result<RoleConfig, CallError> {
         transitive: false,
         duration: None,
         external_id: None,
+        session_policy: None,
     })
 }

@@ -32,6 +32,7 @@ pub mod policies;
 pub mod prepare;
 pub mod report;
 pub mod scratch;
+pub mod session_policy;
 pub mod settings;
 pub mod signals;
 pub mod state;

@@ -19,6 +19,7 @@ use crate::governance::Refusal;
 use crate::policies::{LoadedPolicies, PolicyError, PolicyFinding};
 use crate::prepare::{ParamValue, PrepareError, Prepared, RunInput, prepare};
 use crate::scratch::Scratch;
+use crate::session_policy::SessionPolicy;
 use crate::settings::RunSettings;
 use crate::telemetry::{TelemetryError, start_for_run};
 use plug_policy::PolicySet;
@@ -303,10 +304,13 @@ impl Runtime {
             .collect();
         secrets.extend(prepared.settings.secrets().iter().cloned());
         let telemetry = start_for_run(&self.settings, &secrets).await?;
-        let identity = self
+        let mut identity = self
             .settings
             .identity
             .run_config(&request.run_id, request.actor);
+        if let Some(role) = &mut identity.role {
+            role.session_policy = Some(SessionPolicy::for_actions(&request.actions).document);
+        }
         let world = self.world.ports(&prepared, identity, telemetry.clone())?;
         let ports = Ports {
             aws: world.aws,

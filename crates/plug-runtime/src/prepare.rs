@@ -10,7 +10,7 @@ use plug_manifest::native::model::{ParamType, Skill};
 use plug_manifest::{Finding, LoadedSkill, Plugin, load_plugin};
 use plug_skill::RunRequest;
 
-use crate::actions::required_actions;
+use crate::actions::{action_matches, implied_calls, required_actions};
 use crate::governance::{Refusal, admit};
 use crate::plugin_settings::{PluginSettings, SettingsError};
 use crate::settings::RunSettings;
@@ -157,6 +157,7 @@ pub fn prepare(
         &actions,
         input.actor,
     );
+    let undeclared_calls = undeclared_calls(&loaded.required_permissions, &skill);
     let mut request = RunRequest {
         plugin: manifest.name.value.clone(),
         plugin_version: manifest
@@ -177,6 +178,7 @@ pub fn prepare(
         plugin_root: plugin.root.clone(),
         builtins,
         governance: admission.clone().unwrap_or_default(),
+        undeclared_calls,
     };
     request.apply_defaults();
     Ok(Prepared {
@@ -185,6 +187,21 @@ pub fn prepare(
         settings: plugin_settings,
         admission: admission.map(|_| ()),
     })
+}
+
+/// The skill's calls whose IAM actions its declaration does not cover.
+fn undeclared_calls(declared: &[String], skill: &Skill) -> BTreeSet<(String, String)> {
+    implied_calls(skill)
+        .into_iter()
+        .filter(|call| {
+            call.actions.as_ref().is_some_and(|actions| {
+                actions
+                    .iter()
+                    .any(|a| !declared.iter().any(|d| action_matches(d, a)))
+            })
+        })
+        .map(|call| (call.service.to_owned(), call.method.to_owned()))
+        .collect()
 }
 
 fn find_skill<'p>(plugin: &'p Plugin, name: &str) -> Result<&'p LoadedSkill, PrepareError> {

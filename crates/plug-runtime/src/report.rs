@@ -66,6 +66,9 @@ pub struct Admission {
     /// What it waives when it starts (`unchecked`, `base-identity`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waives: Vec<&'static str>,
+    /// What its role sessions are limited to, enforced by AWS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_policy: Option<crate::session_policy::SessionPolicy>,
 }
 
 /// The admission of `prepared`.
@@ -74,15 +77,33 @@ pub fn admission(prepared: &Prepared) -> Admission {
         allowed: prepared.admission.is_ok(),
         refused: prepared.admission.as_ref().err().map(ToString::to_string),
         waives: prepared.request.governance.labels(),
+        session_policy: (!prepared.request.governance.base_identity
+            && !prepared.request.actions.is_empty())
+        .then(|| crate::session_policy::SessionPolicy::for_actions(&prepared.request.actions)),
     }
 }
 
 impl std::fmt::Display for Admission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.refused {
-            Some(why) => write!(f, "refused: {why}"),
-            None if self.waives.is_empty() => write!(f, "allowed"),
-            None => write!(f, "allowed, waiving: {}", self.waives.join(", ")),
+            Some(why) => write!(f, "refused: {why}")?,
+            None if self.waives.is_empty() => write!(f, "allowed")?,
+            None => write!(f, "allowed, waiving: {}", self.waives.join(", "))?,
         }
+        if let Some(policy) = &self.session_policy {
+            write!(
+                f,
+                "\nsession policy (enforced by AWS): {}",
+                policy.actions.join(", ")
+            )?;
+            if policy.collapsed {
+                write!(
+                    f,
+                    " (collapsed to service wildcards: the skill's actions exceed AWS's \
+                     2,048-character limit for session policies)"
+                )?;
+            }
+        }
+        Ok(())
     }
 }

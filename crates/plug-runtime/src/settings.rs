@@ -84,6 +84,7 @@ impl IdentitySettings {
             transitive: false,
             duration: None,
             external_id: None,
+            session_policy: None,
         });
         plug_aws::IdentityConfig {
             role,

@@ -116,6 +116,7 @@ fn request(skill: Skill, id: &str) -> RunRequest {
         plugin_root: std::env::temp_dir(),
         builtins: Default::default(),
         governance: Default::default(),
+        undeclared_calls: Default::default(),
     };
     req.apply_defaults();
     req

@@ -73,6 +73,9 @@ pub struct RunRequest {
     pub builtins: BTreeMap<String, Value>,
     /// What of deny-by-default the run waived; journaled and in the audit log.
     pub governance: plug_core::Governance,
+    /// The calls (`service`, `operation` as the skill writes them) whose IAM
+    /// actions the skill does not declare: counted as unexpected API calls.
+    pub undeclared_calls: BTreeSet<(String, String)>,
 }
 
 impl RunRequest {

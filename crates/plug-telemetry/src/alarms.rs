@@ -1,8 +1,10 @@
 //! The recommended CloudWatch alarms for a plugin's skills.
 //!
 //! Per skill and actor type: the error rate (metric math over `Errors` and
-//! `Invocations`), the average run latency, and long-running executions (the
-//! longest run of a period past the skill's own time budget).
+//! `Invocations`), the average run latency, long-running executions (the
+//! longest run of a period past the skill's own time budget), and
+//! unexpected API calls: any call outside the skill's declared permissions
+//! (`UndeclaredCalls`) and any call AWS refused (`AccessDenied`).
 
 use std::time::Duration;
 
@@ -52,6 +54,10 @@ pub enum AlarmKind {
     Latency,
     /// Maximum `Latency` above the threshold (ms).
     LongRunning,
+    /// Any `UndeclaredCalls` in a period.
+    UndeclaredCalls,
+    /// Any `AccessDenied` in a period.
+    AccessDenied,
 }
 
 /// One alarm to create.
@@ -106,6 +112,20 @@ pub fn recommended(
                     millis(budget),
                     format!("A {actor} run of {plugin}/{skill} took over {budget:?}"),
                 ),
+                (
+                    AlarmKind::UndeclaredCalls,
+                    0.0,
+                    format!(
+                        "A {actor} run of {plugin}/{skill} made an AWS call its declared permissions do not list"
+                    ),
+                ),
+                (
+                    AlarmKind::AccessDenied,
+                    0.0,
+                    format!(
+                        "AWS refused a call of a {actor} run of {plugin}/{skill} as not authorized"
+                    ),
+                ),
             ] {
                 specs.push(AlarmSpec {
                     name: alarm_name(&dimensions, kind),
@@ -130,6 +150,8 @@ fn alarm_name(d: &Dimensions, kind: AlarmKind) -> String {
         AlarmKind::ErrorRate => "error-rate",
         AlarmKind::Latency => "latency",
         AlarmKind::LongRunning => "long-running",
+        AlarmKind::UndeclaredCalls => "undeclared-calls",
+        AlarmKind::AccessDenied => "access-denied",
     };
     format!("plugctl-{}-{}-{}-{kind}", d.plugin, d.skill, d.actor_type)
 }
@@ -204,6 +226,16 @@ impl CloudWatch {
                         .return_data(true)
                         .build(),
                 ),
+            AlarmKind::UndeclaredCalls | AlarmKind::AccessDenied => request
+                .namespace(&namespace)
+                .metric_name(if spec.kind == AlarmKind::UndeclaredCalls {
+                    names::UNDECLARED_CALLS
+                } else {
+                    names::ACCESS_DENIED
+                })
+                .set_dimensions(Some(dimensions(&spec.dimensions)))
+                .period(period)
+                .statistic(Statistic::Sum),
             AlarmKind::Latency | AlarmKind::LongRunning => request
                 .namespace(&namespace)
                 .metric_name(names::LATENCY)
@@ -228,13 +260,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn three_alarms_per_skill_and_actor_with_the_skill_budget() {
+    fn five_alarms_per_skill_and_actor_with_the_skill_budget() {
         let specs = recommended(
             "p",
             &[("deploy".into(), Some(Duration::from_secs(60)))],
             &AlarmOptions::default(),
         );
-        assert_eq!(specs.len(), 6);
+        assert_eq!(specs.len(), 10);
         let long = specs
             .iter()
             .find(|s| s.name == "plugctl-p-deploy-agent-long-running")

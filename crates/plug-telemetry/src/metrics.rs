@@ -32,6 +32,20 @@ pub mod names {
     pub const PERMISSION_DENIED: &str = "PermissionDenied";
     /// Approval requests.
     pub const APPROVALS_REQUESTED: &str = "ApprovalsRequested";
+    /// AWS calls whose IAM action the skill does not declare (unexpected calls).
+    pub const UNDECLARED_CALLS: &str = "UndeclaredCalls";
+    /// AWS calls AWS refused as not authorized.
+    pub const ACCESS_DENIED: &str = "AccessDenied";
+}
+
+/// Whether an AWS error code says the caller was not authorized
+/// (`AccessDenied`, `AccessDeniedException`, `UnauthorizedOperation`,
+/// `AuthorizationError`, `*NotAuthorized*`).
+pub fn is_access_denied(code: &str) -> bool {
+    code.starts_with("AccessDenied")
+        || code == "UnauthorizedOperation"
+        || code == "AuthorizationError"
+        || code.contains("NotAuthorized")
 }
 
 /// The unit of a metric.
@@ -189,6 +203,17 @@ fn observations(kind: &EventKind) -> [Option<(&'static str, Unit, f64)>; 2] {
             count(PERMISSION_DENIED)
         }
         EventKind::ApprovalRequested { .. } => count(APPROVALS_REQUESTED),
+        EventKind::AwsApiCalled {
+            undeclared,
+            error_code,
+            ..
+        } => {
+            let denied = error_code.as_deref().is_some_and(is_access_denied);
+            return [
+                undeclared.then_some((UNDECLARED_CALLS, Unit::Count, 1.0)),
+                denied.then_some((ACCESS_DENIED, Unit::Count, 1.0)),
+            ];
+        }
         EventKind::RunFinished {
             outcome,
             duration_ms,
@@ -268,6 +293,38 @@ mod tests {
             (10.0, 30.0, 60.0)
         );
         assert!(agg.is_empty());
+    }
+
+    #[test]
+    fn undeclared_and_refused_calls_are_counted_per_skill_and_actor() {
+        let call = |undeclared, error_code: Option<&str>| {
+            event(
+                "r1",
+                1_500,
+                EventKind::AwsApiCalled {
+                    service: "lambda".into(),
+                    operation: "delete_function".into(),
+                    request_id: None,
+                    status: Some(403),
+                    duration_ms: 5,
+                    caller_arn: None,
+                    error_code: error_code.map(str::to_owned),
+                    undeclared,
+                },
+            )
+        };
+        let mut agg = Aggregator::new();
+        agg.observe(&started("r1", 1_000));
+        agg.observe(&call(true, Some("AccessDeniedException")));
+        agg.observe(&call(true, None));
+        agg.observe(&call(false, Some("ResourceNotFoundException")));
+        agg.observe(&call(false, Some("UnauthorizedOperation")));
+        let batches = agg.drain();
+        let undeclared = find(&batches, names::UNDECLARED_CALLS);
+        assert_eq!(undeclared[0].sum, 2.0);
+        assert_eq!(undeclared[0].dimensions.skill, "s");
+        let denied = find(&batches, names::ACCESS_DENIED);
+        assert_eq!(denied[0].sum, 2.0);
     }
 
     #[test]

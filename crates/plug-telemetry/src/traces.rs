@@ -318,6 +318,8 @@ mod tests {
                     status: Some(201),
                     duration_ms: 25,
                     caller_arn: None,
+                    error_code: None,
+                    undeclared: false,
                 },
             ),
             event(

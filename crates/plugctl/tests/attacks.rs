@@ -248,3 +248,130 @@ fn an_agent_may_run_only_the_skills_the_allow_list_names() {
     );
     assert!(exists(&aws, &function));
 }
+
+#[test]
+fn a_call_outside_the_declared_permissions_is_counted_as_unexpected() {
+    let Some(aws) = Aws::start() else { return };
+    let role = aws.role("attack-quiet", json!([allow(&["lambda:*"])]));
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = aws.plugctl(
+        work.path(),
+        &[
+            "run",
+            &fixture("attacks"),
+            "list-quietly",
+            "--role-arn",
+            &role,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let calls: Vec<Value> = aws
+        .audit()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "aws_api_called")
+        .collect();
+    let flagged: Vec<(&str, bool)> = calls
+        .iter()
+        .map(|c| {
+            let operation = c["operation"].as_str().unwrap_or_default();
+            (operation, c["undeclared"] == true)
+        })
+        .collect();
+    assert_eq!(
+        flagged,
+        [("get_account_settings", false), ("list_functions", true)]
+    );
+}
+
+/// A forwarding proxy for STS in front of LocalStack that keeps each request
+/// body (form-encoded, decoded here); returns its endpoint.
+fn recording_sts(localstack: &str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let upstream = localstack.trim_start_matches("http://").to_owned();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let mut reader = BufReader::new(client);
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if !lower.starts_with("connection:") {
+                    head.push_str(&line);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let decoded = percent_encoding::percent_decode(&body.replace_with_plus())
+                .decode_utf8_lossy()
+                .into_owned();
+            kept.lock().expect("lock").push(decoded);
+            let mut server = std::net::TcpStream::connect(&upstream).expect("LocalStack");
+            let _ = write!(server, "{head}Connection: close\r\n\r\n");
+            let _ = server.write_all(&body);
+            let mut answer = Vec::new();
+            let _ = server.read_to_end(&mut answer);
+            let _ = reader.get_mut().write_all(&answer);
+        }
+    });
+    (endpoint, seen)
+}
+
+trait PlusAsSpace {
+    fn replace_with_plus(&self) -> Vec<u8>;
+}
+
+impl PlusAsSpace for Vec<u8> {
+    /// Form encoding writes spaces as `+`.
+    fn replace_with_plus(&self) -> Vec<u8> {
+        self.iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect()
+    }
+}
+
+#[test]
+fn the_agent_session_is_limited_by_a_session_policy_of_the_skills_actions() {
+    let Some(mut aws) = Aws::start() else { return };
+    let role = aws.role("attack-scope", json!([allow(&["lambda:*", "iam:*"])]));
+    let (sts, seen) = recording_sts(&aws.endpoint);
+    aws.vars.push(("AWS_ENDPOINT_URL_STS".to_owned(), sts));
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = aws.plugctl(
+        work.path(),
+        &[
+            "run",
+            &fixture("attacks"),
+            "list-quietly",
+            "--role-arn",
+            &role,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bodies = seen.lock().expect("lock").clone();
+    let assume = bodies
+        .iter()
+        .find(|b| b.contains("Action=AssumeRole"))
+        .unwrap_or_else(|| panic!("no AssumeRole went through STS: {bodies:?}"));
+    let policy = assume
+        .split('&')
+        .find_map(|p| p.strip_prefix("Policy="))
+        .unwrap_or_else(|| panic!("the session was assumed without a session policy: {assume}"));
+    let policy: Value = serde_json::from_str(policy).expect("policy JSON");
+    assert_eq!(
+        policy["Statement"],
+        json!([{"Effect": "Allow", "Resource": "*",
+                "Action": ["lambda:GetAccountSettings", "lambda:ListFunctions"]}])
+    );
+}

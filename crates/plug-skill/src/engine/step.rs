@@ -456,13 +456,18 @@ impl Interpreter {
         let invoker = self.invoker(state).await.map_err(ActionFailure::aws)?;
         let started = Instant::now();
         let result = invoker.call(call).await;
-        let (request_id, status) = match &result {
-            Ok(r) => (r.request_id.clone(), Some(r.status)),
+        let (request_id, status, error_code) = match &result {
+            Ok(r) => (r.request_id.clone(), Some(r.status), None),
             Err(AwsError::Service {
-                request_id, status, ..
-            }) => (request_id.clone(), Some(*status)),
-            Err(_) => (None, None),
+                request_id,
+                status,
+                code,
+                ..
+            }) => (request_id.clone(), Some(*status), Some(code.clone())),
+            Err(_) => (None, None, None),
         };
+        let undeclared =
+            (req.undeclared_calls).contains(&(call.service.clone(), call.operation.clone()));
         self.record(
             req,
             EventKind::AwsApiCalled {
@@ -472,6 +477,8 @@ impl Interpreter {
                 status,
                 duration_ms: millis(started.elapsed()),
                 caller_arn: invoker.caller_arn(),
+                error_code,
+                undeclared,
             },
         );
         result.map(|r| r.output).map_err(ActionFailure::aws)

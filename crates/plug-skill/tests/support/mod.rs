@@ -350,6 +350,7 @@ impl World {
             plugin_root: self.workdir.path().to_path_buf(),
             builtins: Default::default(),
             governance: Default::default(),
+            undeclared_calls: Default::default(),
         };
         req.apply_defaults();
         req
