@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The run's waivers of deny-by-default; all `false` for an ordinary run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Governance {
     /// Ran with `--unchecked`: no permission source decided its actions.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -15,10 +15,14 @@ pub struct Governance {
     /// tagged role session: CloudTrail cannot tell its calls from the operator's.
     #[serde(default, skip_serializing_if = "is_false")]
     pub base_identity: bool,
+    /// A human run: the person's principal ARN, as `GetCallerIdentity` of
+    /// their credentials said (not a waiver: who vouches for the run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_human: Option<String>,
 }
 
 impl Governance {
-    /// Whether nothing was waived.
+    /// Whether nothing was waived or verified.
     pub fn is_default(&self) -> bool {
         *self == Governance::default()
     }

@@ -21,6 +21,10 @@ pub struct AnswerFile {
     /// Why.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The answerer's principal ARN, as AWS vouched for it (`plugctl
+    /// approve|reject`); absent in an answers file, which is not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_arn: Option<String>,
 }
 
 impl AnswerFile {

@@ -24,6 +24,7 @@ pub mod check;
 pub mod config_file;
 pub mod governance;
 pub mod hooks;
+pub mod humans;
 pub mod lint;
 pub mod mcp_signing;
 pub mod perform;

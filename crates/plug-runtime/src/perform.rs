@@ -126,6 +126,9 @@ pub enum RuntimeError {
     /// Deny by default: the run may not start (exit code 7).
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A human run whose person AWS does not vouch for (exit code 7).
+    #[error(transparent)]
+    Human(#[from] crate::humans::HumanError),
 }
 
 /// A run found in its journal, ready to go on.
@@ -295,6 +298,13 @@ impl Runtime {
         if let Err(refusal) = &prepared.admission {
             return Err(refusal.clone().into());
         }
+        let mut prepared = prepared;
+        if prepared.request.actor == plug_core::Actor::Human {
+            // A human run acts as the person AWS vouches for, not a name given.
+            let human = crate::humans::verify(&self.settings.identity, None).await?;
+            prepared.request.operator = human.name;
+            prepared.request.governance.verified_human = Some(human.arn);
+        }
         let permissions = self.checker().await?;
         let request = &prepared.request;
         let mut secrets: Vec<String> = request
@@ -310,6 +320,7 @@ impl Runtime {
             .run_config(&request.run_id, request.actor);
         if let Some(role) = &mut identity.role {
             role.session_policy = Some(SessionPolicy::for_actions(&request.actions).document);
+            role.source_identity = Some(request.operator.clone());
         }
         let world = self.world.ports(&prepared, identity, telemetry.clone())?;
         let ports = Ports {

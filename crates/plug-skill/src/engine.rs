@@ -334,7 +334,7 @@ impl Interpreter {
                 version: req.plugin_version.clone(),
                 skill: req.skill.name.value.clone(),
                 actor: state.actor,
-                governance: req.governance,
+                governance: req.governance.clone(),
             },
         );
         state.trace = TraceContext::run(&req.run_id, at_ms);
@@ -488,7 +488,7 @@ fn started_entry(req: &RunRequest) -> Entry {
         sensitive: req.sensitive.iter().cloned().collect(),
         config: req.config.clone(),
         workdir: req.workdir.clone(),
-        governance: req.governance,
+        governance: req.governance.clone(),
         at_ms: plug_core::event::now_ms(),
     }
 }

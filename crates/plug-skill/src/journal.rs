@@ -436,7 +436,7 @@ pub fn list(state_dir: &Path) -> (Vec<RunSummary>, Vec<JournalError>) {
             }),
             steps_done,
             started_ms: *at_ms,
-            governance: *governance,
+            governance: governance.clone(),
         });
     }
     runs.sort_by_key(|r| r.started_ms);

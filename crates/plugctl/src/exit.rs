@@ -50,6 +50,16 @@ pub fn store_failed(e: &plug_store::StoreError) -> Exit {
     }
 }
 
+/// Says why a run could not start; deny-by-default's refusals exit 7.
+pub fn runtime_failed(e: &plug_runtime::RuntimeError) -> Exit {
+    use plug_runtime::RuntimeError;
+    eprintln!("error: {e}");
+    match e {
+        RuntimeError::Refused(_) | RuntimeError::Human(_) => Exit::Refused,
+        _ => Exit::Usage,
+    }
+}
+
 /// Prints `error: message` and returns the usage exit code.
 pub fn usage(message: &str) -> Exit {
     eprintln!("error: {message}");

@@ -285,8 +285,12 @@ fn a_call_outside_the_declared_permissions_is_counted_as_unexpected() {
 }
 
 /// A forwarding proxy for STS in front of LocalStack that keeps each request
-/// body (form-encoded, decoded here); returns its endpoint.
-fn recording_sts(localstack: &str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// body (form-encoded, decoded here) and appends the credentials of each
+/// session it hands out to `issued` (JSON lines); returns its endpoint.
+fn recording_sts(
+    localstack: &str,
+    issued: Option<std::path::PathBuf>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
@@ -322,10 +326,163 @@ fn recording_sts(localstack: &str) -> (String, std::sync::Arc<std::sync::Mutex<V
             let _ = server.write_all(&body);
             let mut answer = Vec::new();
             let _ = server.read_to_end(&mut answer);
+            if let Some(issued) = &issued {
+                record_credentials(&String::from_utf8_lossy(&answer), issued);
+            }
             let _ = reader.get_mut().write_all(&answer);
         }
     });
     (endpoint, seen)
+}
+
+/// Appends the credentials in an AssumeRole answer (XML) to `file`.
+fn record_credentials(answer: &str, file: &Path) {
+    use std::io::Write as _;
+    let field = |name: &str| {
+        let start = answer.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = answer[start..].find(&format!("</{name}>"))? + start;
+        Some(answer[start..end].to_owned())
+    };
+    let (Some(key), Some(secret), Some(token)) = (
+        field("AccessKeyId"),
+        field("SecretAccessKey"),
+        field("SessionToken"),
+    ) else {
+        return;
+    };
+    let line = json!({"AccessKeyId": key, "SecretAccessKey": secret, "SessionToken": token});
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .expect("credentials file");
+    let _ = writeln!(f, "{line}");
+}
+
+/// The SigV4-checking MCP server (`support/sigv4_mcp_server.py`), on a free
+/// loopback port; stopped on drop.
+struct SigV4Server {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl SigV4Server {
+    fn start() -> SigV4Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let python = repo().join("target/py-venv/bin/python");
+        let script = repo().join("crates/plugctl/tests/support/sigv4_mcp_server.py");
+        let child = std::process::Command::new(python)
+            .arg(script)
+            .arg(dir.path().join("credentials.jsonl"))
+            .arg(dir.path().join("port"))
+            .arg(dir.path().join("seen"))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("the SigV4 server starts (the test venv has the AWS CLI)");
+        let port_file = dir.path().join("port");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let port = loop {
+            if let Some(port) = std::fs::read_to_string(&port_file)
+                .ok()
+                .filter(|p| !p.is_empty())
+            {
+                break port;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the SigV4 server never listened"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        SigV4Server {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+            dir,
+        }
+    }
+
+    fn credentials_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("credentials.jsonl")
+    }
+
+    /// The access key ids of the requests whose signature held.
+    fn seen(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("seen"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for SigV4Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_iam_mcp_server_sees_requests_signed_by_the_runs_session_only() {
+    let Some(mut aws) = Aws::start() else { return };
+    let server = SigV4Server::start();
+    let (sts, _) = recording_sts(&aws.endpoint, Some(server.credentials_file()));
+    aws.vars.push(("AWS_ENDPOINT_URL_STS".to_owned(), sts));
+    let role = aws.role("attack-signed", json!([allow(&["execute-api:Invoke"])]));
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = aws.plugctl(
+        work.path(),
+        &[
+            "run",
+            &fixture("attacks"),
+            "call-signed",
+            "--role-arn",
+            &role,
+            "--set",
+            &format!("sigv4-endpoint={}", server.url),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let issued = std::fs::read_to_string(server.credentials_file()).expect("a session was issued");
+    let session: Value = serde_json::from_str(issued.lines().next().expect("one")).expect("JSON");
+    let seen = server.seen();
+    assert!(!seen.is_empty(), "the server verified no request");
+    assert!(
+        seen.iter().all(|k| *k == session["AccessKeyId"]),
+        "signed with {seen:?}, not the run's session {}",
+        session["AccessKeyId"]
+    );
+}
+
+#[test]
+fn the_seeds_pricing_server_configuration_loads_and_signs_without_a_crash() {
+    let Some(aws) = Aws::start() else { return };
+    let server = SigV4Server::start();
+    // `plugctl mcp` is outside any run: it signs as the operator (`test`).
+    std::fs::write(
+        server.credentials_file(),
+        json!({"AccessKeyId": "test", "SecretAccessKey": "test"}).to_string() + "\n",
+    )
+    .expect("credentials");
+    let out = aws.plugctl(
+        &repo(),
+        &[
+            "mcp",
+            "tools",
+            "plugins/aws-deployment-assistant",
+            "aws-pricing",
+            "--set",
+            &format!("mcp-server-endpoint={}", server.url),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("whoami"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(server.seen().first().map(String::as_str), Some("test"));
 }
 
 trait PlusAsSpace {
@@ -345,7 +502,7 @@ impl PlusAsSpace for Vec<u8> {
 fn the_agent_session_is_limited_by_a_session_policy_of_the_skills_actions() {
     let Some(mut aws) = Aws::start() else { return };
     let role = aws.role("attack-scope", json!([allow(&["lambda:*", "iam:*"])]));
-    let (sts, seen) = recording_sts(&aws.endpoint);
+    let (sts, seen) = recording_sts(&aws.endpoint, None);
     aws.vars.push(("AWS_ENDPOINT_URL_STS".to_owned(), sts));
     let work = tempfile::tempdir().expect("tempdir");
     let out = aws.plugctl(
@@ -373,5 +530,132 @@ fn the_agent_session_is_limited_by_a_session_policy_of_the_skills_actions() {
         policy["Statement"],
         json!([{"Effect": "Allow", "Resource": "*",
                 "Action": ["lambda:GetAccountSettings", "lambda:ListFunctions"]}])
+    );
+}
+
+/// A run of `release-by-alice` waiting for its approval; returns the run id.
+fn waiting_for_alice(aws: &Aws, work: &Path) -> (std::process::Child, String) {
+    let mut child = aws
+        .command(
+            work,
+            &[
+                "run",
+                &fixture("approvers"),
+                "release-by-alice",
+                "--approval-timeout",
+                "60s",
+            ],
+        )
+        .env("PLUGCTL_IDENTITY", "base")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run starts");
+    let approvals = aws.state.path().join("approvals");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let pending = std::fs::read_dir(&approvals).ok().and_then(|d| {
+            d.flatten().find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".request.json").map(str::to_owned)
+            })
+        });
+        if let Some(id) = pending {
+            return (child, id);
+        }
+        assert!(std::time::Instant::now() < deadline, "no approval request");
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the run ended first: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_approver_is_who_aws_says_not_who_they_claim() {
+    let Some(aws) = Aws::start() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let (mut child, id) = waiting_for_alice(&aws, work.path());
+    let mallory = support::aws::person(&unique("mallory")).expect("LocalStack");
+    let claimed = aws
+        .command(work.path(), &["approve", &id, "--as", "alice"])
+        .envs(mallory)
+        .output()
+        .expect("approve");
+    let said = text(&claimed.stderr);
+    assert_eq!(claimed.status.code(), Some(7), "{said}");
+    assert!(said.contains("not `alice`"), "{said}");
+    assert!(!work.path().join("released").exists());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_plugctl_run_session_cannot_approve() {
+    let Some(aws) = Aws::start() else { return };
+    let role = aws.role("attack-self", json!([allow(&["lambda:*"])]));
+    // The credentials an agent holds inside an `aws: true` step: a session
+    // named for a run.
+    let session = aws
+        .call(
+            "sts",
+            "AssumeRole",
+            json!({"RoleArn": role, "RoleSessionName": "plugctl-20261207T000000-abcdef"}),
+        )
+        .expect("session");
+    let field = |f: &str| {
+        session["Credentials"][f]
+            .as_str()
+            .expect("field")
+            .to_owned()
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let (mut child, id) = waiting_for_alice(&aws, work.path());
+    let out = aws
+        .command(work.path(), &["approve", &id])
+        .env("AWS_ACCESS_KEY_ID", field("AccessKeyId"))
+        .env("AWS_SECRET_ACCESS_KEY", field("SecretAccessKey"))
+        .env("AWS_SESSION_TOKEN", field("SessionToken"))
+        .output()
+        .expect("approve");
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{said}");
+    assert!(said.contains("plugctl run's session"), "{said}");
+    assert!(!work.path().join("released").exists());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_human_run_records_the_person_aws_vouches_for() {
+    let Some(aws) = Aws::start() else { return };
+    let carol = unique("carol");
+    let person = support::aws::person(&carol).expect("LocalStack");
+    let role = aws.role("attack-human", json!([allow(&["lambda:*"])]));
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = aws
+        .command(
+            work.path(),
+            &[
+                "run",
+                &fixture("attacks"),
+                "who-am-i",
+                "--role-arn",
+                &role,
+                "--actor",
+                "human",
+                "--operator",
+                "someone-else",
+            ],
+        )
+        .envs(person)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let started = aws.audit().lines().next().unwrap_or_default().to_owned();
+    assert!(
+        started.contains(&format!(
+            r#""verified_human":"arn:aws:iam::000000000000:user/{carol}""#
+        )),
+        "{started}"
     );
 }

@@ -448,6 +448,10 @@ async fn cancelling_a_call_stops_the_run_after_its_current_step() {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_elicitation_an_approval_waits_for_plugctl_approve() {
     let env = Env::new();
+    let alice = support::unique("alice");
+    let Some(person) = support::aws::person(&alice) else {
+        return;
+    };
     let client = connect(&env.stdio_spec(&[&fixture("run-basics")])).await;
     let result = client
         .call_tool(
@@ -467,7 +471,12 @@ async fn without_elicitation_an_approval_waits_for_plugctl_approve() {
         "nothing proceeds without an answer"
     );
 
-    let approved = env.plugctl(&["approve", &id, "--as", "alice"]);
+    let approved = Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(["approve", &id, "--as", &alice])
+        .envs(env.server_env())
+        .envs(person)
+        .output()
+        .expect("plugctl approve");
     assert_eq!(
         approved.status.code(),
         Some(0),
@@ -479,7 +488,7 @@ async fn without_elicitation_an_approval_waits_for_plugctl_approve() {
         env.journals().contains("\"state\":\"succeeded\"")
     });
     client.shutdown().await;
-    assert!(env.audit().contains("\"approver\":\"alice\""));
+    assert!(env.audit().contains(&format!("\"approver\":\"{alice}\"")));
 }
 
 /// `plugctl serve --http` on a free loopback port; killed on drop.

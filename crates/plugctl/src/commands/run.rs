@@ -7,7 +7,6 @@ use std::sync::Arc;
 use plug_core::RunId;
 use plug_runtime::approval::{AnswerFile, Mailbox};
 use plug_runtime::prepare::PrepareError;
-use plug_runtime::state::current_user;
 use plug_runtime::{ParamValue, Prepared, RunHost, RunInput, Runtime, new_run_id, report};
 use plug_skill::journal::Resume;
 use plug_skill::{Journal, RunReport};
@@ -170,19 +169,28 @@ pub fn runs(args: &RunsArgs) -> Outcome {
     Ok(Exit::Success)
 }
 
-/// `plugctl approve` / `plugctl reject`.
+/// `plugctl approve` / `plugctl reject`: the answer is the verified
+/// person's (AWS says who), never a name taken on its word.
 pub fn answer(args: AnswerArgs, approve: bool) -> Outcome {
-    let state = plug_runtime::StateDir::from_env();
+    let settings = crate::setup::settings(plug_runtime::Flags::default())?;
+    let verify = plug_runtime::humans::verify(&settings.identity, args.approver.as_deref());
+    let human = crate::setup::async_runtime()?
+        .block_on(verify)
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::Refused
+        })?;
     let answer = AnswerFile {
-        approver: args.approver.unwrap_or_else(current_user),
+        approver: human.name,
         approve,
         reason: args.reason,
+        verified_arn: Some(human.arn),
     };
-    Mailbox::new(state.approvals())
+    Mailbox::new(settings.state.approvals())
         .answer(&args.run_id, &answer)
         .or_usage()?;
     let done = if approve { "approved" } else { "refused" };
-    println!("{done} run {}", args.run_id);
+    println!("{done} run {} as {}", args.run_id, answer.approver);
     Ok(Exit::Success)
 }
 
@@ -217,7 +225,7 @@ fn execute(
         let report = runtime
             .perform(prepared, &mut journal, resume, host)
             .await
-            .or_usage()?;
+            .map_err(|e| crate::exit::runtime_failed(&e))?;
         print_report(&report, output, &runtime.settings().state.audit_log());
         Ok(for_outcome(&report.outcome))
     })

@@ -103,3 +103,31 @@ impl Aws {
 pub fn allow(actions: &[&str]) -> Value {
     json!({"Effect": "Allow", "Action": actions, "Resource": "*"})
 }
+
+/// The environment of a person: an IAM user `name` of LocalStack with a
+/// fresh access key (made, or its old keys replaced), so `plugctl approve`
+/// verifies them as `name`. `None` without LocalStack.
+pub fn person(name: &str) -> Option<Vec<(String, String)>> {
+    let aws = Aws::start()?;
+    let _ = aws.call("iam", "CreateUser", json!({"UserName": name}));
+    let keys = aws
+        .call("iam", "ListAccessKeys", json!({"UserName": name}))
+        .expect("keys");
+    for key in keys["AccessKeyMetadata"].as_array().into_iter().flatten() {
+        let _ = aws.call(
+            "iam",
+            "DeleteAccessKey",
+            json!({"UserName": name, "AccessKeyId": key["AccessKeyId"]}),
+        );
+    }
+    let key = aws
+        .call("iam", "CreateAccessKey", json!({"UserName": name}))
+        .expect("access key");
+    let field = |f: &str| key["AccessKey"][f].as_str().expect("key field").to_owned();
+    Some(vec![
+        ("AWS_ENDPOINT_URL".to_owned(), aws.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), field("AccessKeyId")),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), field("SecretAccessKey")),
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+    ])
+}
