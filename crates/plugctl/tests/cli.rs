@@ -413,3 +413,34 @@ fn alias_bombs_and_deep_nesting_are_findings_not_crashes() {
         assert!(stderr.contains("s.yaml"), "located: {stderr}");
     }
 }
+
+#[test]
+fn inspect_says_which_skills_the_allow_list_lets_agents_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "allow: [who-am-i]\n").expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(["inspect", "--output", "json", &support::fixture("attacks")])
+        .env("PLUGCTL_CONFIG", &config)
+        .output()
+        .expect("plugctl runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let allowed: Vec<(String, bool)> = summary["skills"]
+        .as_array()
+        .expect("skills")
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().unwrap_or_default().to_owned();
+            (name, s["allowed_for_agents"] == true)
+        })
+        .collect();
+    assert!(
+        allowed.contains(&("who-am-i".to_owned(), true)),
+        "{allowed:?}"
+    );
+    assert!(
+        allowed.contains(&("delete-function".to_owned(), false)),
+        "{allowed:?}"
+    );
+}

@@ -69,6 +69,10 @@ pub struct SkillSummary {
     /// For an instructions-only skill (`SKILL.md`): its file and front matter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<Instructions>,
+    /// Whether agents may run it under the operator's allow-list (`None`:
+    /// no list is configured; filled in by the front end, which knows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_for_agents: Option<bool>,
 }
 
 /// The kind shown for a `SKILL.md` skill, which has instructions and no steps.
@@ -160,6 +164,7 @@ fn skill_summary(loaded: &LoadedSkill) -> Option<SkillSummary> {
             implicit_params: Vec::new(),
             steps: Vec::new(),
             instructions: Some(instructions.clone()),
+            allowed_for_agents: None,
         });
     }
     let skill = loaded.skill.as_ref()?;
@@ -172,6 +177,7 @@ fn skill_summary(loaded: &LoadedSkill) -> Option<SkillSummary> {
         implicit_params: loaded.implicit_params.clone(),
         steps: skill.steps.iter().map(step_summary).collect(),
         instructions: None,
+        allowed_for_agents: None,
     })
 }
 

@@ -96,6 +96,14 @@ fn render_skill(out: &mut String, skill: &SkillSummary) {
             skill.required_permissions.join(", ")
         );
     }
+    if let Some(allowed) = skill.allowed_for_agents {
+        let said = if allowed {
+            "yes"
+        } else {
+            "no (not on the allow-list)"
+        };
+        let _ = writeln!(out, "  allowed for agents: {said}");
+    }
     for p in &skill.params {
         let need = if p.required { "required" } else { "optional" };
         let _ = writeln!(

@@ -22,9 +22,16 @@ pub fn run(path: &Path, supplied: BTreeMap<String, String>, output: Output) -> E
         crate::diagnostics::report_findings(&plugin.findings);
         return Exit::Findings;
     }
-    let Some(summary) = summarize(&plugin, &supplied) else {
+    let Some(mut summary) = summarize(&plugin, &supplied) else {
         return Exit::Findings;
     };
+    let allow = match crate::setup::settings(plug_runtime::Flags::default()) {
+        Ok(settings) => settings.governance.allow,
+        Err(exit) => return exit,
+    };
+    for skill in &mut summary.skills {
+        skill.allowed_for_agents = allow.names(&summary.name, &skill.name);
+    }
     match output {
         Output::Json => println!(
             "{}",
