@@ -22,6 +22,7 @@ fn true_hook() -> Hook {
         critical: None,
         timeout: None,
         matcher: None,
+        aws: false,
         span: (0, 0).into(),
         event_span: (0, 0).into(),
     }

@@ -130,6 +130,8 @@ struct Inner {
     config: HostConfig,
     read_paths: Vec<PathBuf>,
     http: HttpClient,
+    /// The run's sessions, for hooks that declare `aws: true`.
+    aws: std::sync::OnceLock<Arc<dyn plug_core::ports::AwsSessions>>,
 }
 
 /// The real [`HookHost`]: runs a plugin's hooks as isolated processes (or http calls).
@@ -178,6 +180,7 @@ impl ProcessHookHost {
                 config,
                 read_paths,
                 http: HttpClient::default(),
+                aws: std::sync::OnceLock::new(),
             }),
             telemetry: None,
         })
@@ -187,6 +190,16 @@ impl ProcessHookHost {
     #[must_use]
     pub fn with_telemetry(mut self, sink: Arc<dyn plug_core::ports::TelemetrySink>) -> Self {
         self.telemetry = Some(sink);
+        self
+    }
+
+    /// Gives hooks that declare `aws: true` the run's session (of the actor
+    /// in their input); without it such hooks do not start. Other hooks
+    /// never get AWS credentials.
+    #[must_use]
+    pub fn with_aws(self, sessions: Arc<dyn plug_core::ports::AwsSessions>) -> Self {
+        // Set once, right after construction; a second call keeps the first.
+        let _ = self.inner.aws.set(sessions);
         self
     }
 
@@ -385,19 +398,54 @@ async fn run_one(
                 },
             }
         }
-        handler => inner.run_process(handler, object, trace, timeout).await,
+        handler => {
+            let aws = if prepared.hook.aws {
+                match inner.session_env(object).await {
+                    Ok(env) => env,
+                    Err(reason) => {
+                        let ran = Ran::not_started(reason);
+                        let (verdict, advice) = interpret(&ran.end, &ran.stdout, &ran.stderr);
+                        return inner.report(index, verdict, advice, ran, started.elapsed());
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            inner
+                .run_process(handler, object, trace, timeout, aws)
+                .await
+        }
     };
     let (verdict, advice) = interpret(&ran.end, &ran.stdout, &ran.stderr);
     inner.report(index, verdict, advice, ran, started.elapsed())
 }
 
 impl Inner {
+    /// The run's session (for the input's actor) as environment variables.
+    async fn session_env(
+        &self,
+        object: &Map<String, Value>,
+    ) -> Result<Vec<(String, std::ffi::OsString)>, String> {
+        let sessions = self.aws.get().ok_or(
+            "it declares `aws: true` and there is no run's AWS session to give it".to_owned(),
+        )?;
+        let actor = match object.get("actor").and_then(Value::as_str) {
+            Some("human") => plug_core::Actor::Human,
+            _ => plug_core::Actor::Agent,
+        };
+        let invoker = (sessions.invoker(actor, "").await)
+            .map_err(|e| format!("the run's AWS session: {e}"))?;
+        let env = (invoker.child_env().await).map_err(|e| format!("the run's AWS session: {e}"))?;
+        Ok(env.into_iter().map(|(k, v)| (k, v.into())).collect())
+    }
+
     async fn run_process(
         &self,
         handler: &HookHandler,
         object: &Map<String, Value>,
         trace: Option<TraceContext>,
         timeout: Duration,
+        aws: Vec<(String, std::ffi::OsString)>,
     ) -> Ran {
         let temp_root = self
             .config
@@ -434,6 +482,9 @@ impl Inner {
         if let Some(trace) = trace {
             env.push(("TRACEPARENT".into(), trace.traceparent().into()));
         }
+        // The session's variables replace the empty AWS set-up of hook_env.
+        env.retain(|(name, _)| !aws.iter().any(|(k, _)| k == name));
+        env.extend(aws);
         // After the environment: `${VAR}` in an exec-form command expands from what the hook sees.
         let launch = match launch_for(handler, &self.root, &env) {
             Ok(launch) => launch,

@@ -82,11 +82,12 @@ impl World for RealWorld {
         let Prepared {
             plugin, settings, ..
         } = prepared;
+        // One session per actor per run: hooks and the MCP signer share the run's.
+        let sessions = Arc::new(plug_aws::RunSessions::new(identity));
         let hooks = plug_hooks::ProcessHookHost::for_plugin(plugin, settings.host_config())
             .map_err(|e| RuntimeError::Hooks(settings.redact(&e.to_string())))?
-            .with_telemetry(telemetry);
-        // One session per actor per run: the MCP signer shares the run's.
-        let sessions = Arc::new(plug_aws::RunSessions::new(identity));
+            .with_telemetry(telemetry)
+            .with_aws(sessions.clone());
         let signing = Arc::new(crate::mcp_signing::RunSigning(sessions.clone()));
         let servers = Arc::new(settings.registry(plugin).with_signing(signing));
         Ok(WorldPorts {

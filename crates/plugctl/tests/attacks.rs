@@ -282,6 +282,11 @@ fn a_call_outside_the_declared_permissions_is_counted_as_unexpected() {
         flagged,
         [("get_account_settings", false), ("list_functions", true)]
     );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("hook key []"),
+        "a hook that does not declare AWS gets no credentials: {stderr}"
+    );
 }
 
 /// A forwarding proxy for STS in front of LocalStack that keeps each request
@@ -446,6 +451,14 @@ fn an_iam_mcp_server_sees_requests_signed_by_the_runs_session_only() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let issued = std::fs::read_to_string(server.credentials_file()).expect("a session was issued");
     let session: Value = serde_json::from_str(issued.lines().next().expect("one")).expect("JSON");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "hook key [{}]",
+            session["AccessKeyId"].as_str().unwrap_or("?")
+        )),
+        "the hook declared `aws: true` acts as the run's session: {stderr}"
+    );
     let seen = server.seen();
     assert!(!seen.is_empty(), "the server verified no request");
     assert!(

@@ -47,6 +47,7 @@ pub fn hook(event: &str, handler: HookHandler) -> Hook {
         critical: None,
         timeout: None,
         matcher: None,
+        aws: false,
         span: (0, 0).into(),
         event_span: (0, 0).into(),
     }

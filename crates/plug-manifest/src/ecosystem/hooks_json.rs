@@ -378,6 +378,7 @@ fn hook(
         critical: Some(false),
         timeout,
         matcher,
+        aws: false,
         span: node.span,
         event_span: event.span,
     }

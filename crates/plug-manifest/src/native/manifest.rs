@@ -27,7 +27,7 @@ const SERVER_FIELDS: &[&str] = &[
     "name", "endpoint", "command", "args", "env", "auth", "timeout",
 ];
 const HOOK_FIELDS: &[&str] = &[
-    "event", "handler", "command", "shell", "critical", "timeout", "matcher",
+    "event", "handler", "command", "shell", "critical", "timeout", "matcher", "aws",
 ];
 const CONFIG_FIELDS: &[&str] = &["description", "default", "sensitive", "required"];
 
@@ -322,6 +322,7 @@ fn hook(f: &mut Findings, root: &Path, node: &Node) -> Option<Hook> {
     let critical = obj.opt_bool(f, "critical");
     let timeout = obj.opt_duration(f, "timeout");
     let matcher = obj.opt_string(f, "matcher").map(|m| m.value);
+    let aws = obj.opt_bool(f, "aws").unwrap_or(false);
     let event = event?;
     Some(Hook {
         event: event.value,
@@ -329,6 +330,7 @@ fn hook(f: &mut Findings, root: &Path, node: &Node) -> Option<Hook> {
         critical,
         timeout,
         matcher,
+        aws,
         span: node.span,
         event_span: event.span,
     })

@@ -224,6 +224,9 @@ pub struct Hook {
     pub timeout: Option<Duration>,
     /// Claude Code style matcher on the step's action.
     pub matcher: Option<String>,
+    /// Whether the hook acts on AWS (native `aws: true`): it then gets the
+    /// run's session in its environment; otherwise no AWS credentials.
+    pub aws: bool,
     /// Where it was declared.
     #[serde(skip)]
     pub span: SourceSpan,
