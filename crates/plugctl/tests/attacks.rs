@@ -10,27 +10,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 mod support;
-use support::aws::{Aws, allow};
+use support::aws::{Aws, allow, operator_home};
 use support::{fixture, repo, text, unique};
-
-/// A home folder whose `~/.aws` holds the operator's long-lived keys and
-/// points the CLI at LocalStack, as a developer's machine would.
-fn operator_home(endpoint: &str) -> tempfile::TempDir {
-    let home = tempfile::tempdir().expect("tempdir");
-    let aws = home.path().join(".aws");
-    std::fs::create_dir(&aws).expect(".aws");
-    std::fs::write(
-        aws.join("credentials"),
-        "[default]\naws_access_key_id = AKIAOPERATORKEY\naws_secret_access_key = operator-secret\n",
-    )
-    .expect("credentials");
-    std::fs::write(
-        aws.join("config"),
-        format!("[default]\nregion = us-east-1\nendpoint_url = {endpoint}\n"),
-    )
-    .expect("config");
-    home
-}
 
 fn caller(workdir: &Path) -> Option<Value> {
     let text = std::fs::read_to_string(workdir.join("caller.json")).ok()?;

@@ -444,3 +444,40 @@ fn inspect_says_which_skills_the_allow_list_lets_agents_run() {
         "{allowed:?}"
     );
 }
+
+#[test]
+fn plan_shows_the_session_policy_the_role_is_assumed_with() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Decide with a policy file only: nothing is read from IAM.
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "role_policies: false\n").expect("config");
+    let policy = dir.path().join("allow.json");
+    std::fs::write(
+        &policy,
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:*", "Resource": "*"}]}"#,
+    )
+    .expect("policy");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plugctl"))
+        .args(["plan", &support::fixture("attacks"), "list-quietly"])
+        .args(["--role-arn", "arn:aws:iam::111122223333:role/agent"])
+        .args([
+            "--policy",
+            &policy.display().to_string(),
+            "--output",
+            "json",
+        ])
+        .env("PLUGCTL_CONFIG", &config)
+        .env("PLUGCTL_STATE_DIR", dir.path())
+        .output()
+        .expect("plugctl runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(plan["admission"]["allowed"], true);
+    assert_eq!(
+        plan["admission"]["session_policy"],
+        serde_json::json!({
+            "actions": ["lambda:GetAccountSettings", "lambda:ListFunctions"],
+            "collapsed": false
+        })
+    );
+}

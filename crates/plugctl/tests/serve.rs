@@ -84,6 +84,37 @@ async fn only_skills_the_allow_list_names_are_served() {
     assert!(env.journals().is_empty(), "nothing ran");
 }
 
+/// Through `serve` too, a step's command finds none of the operator's
+/// `~/.aws` credentials (governance issue: a served step deleted functions).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_served_step_finds_none_of_the_operators_credentials() {
+    let Some(endpoint) = support::localstack_endpoint() else {
+        return;
+    };
+    let home = support::aws::operator_home(&endpoint);
+    let mut env = Env::new();
+    env.vars
+        .insert("HOME".to_owned(), home.path().display().to_string());
+    let client = connect(&env.stdio_spec(&[&fixture("attacks")])).await;
+    let result = client
+        .call_tool(
+            "attacks__operator-credentials",
+            &json!({}),
+            &CallOptions::default(),
+        )
+        .await
+        .expect("tools/call");
+    client.shutdown().await;
+    assert!(result.is_error, "{:?}", result.content);
+    let caller = std::fs::read_to_string(env.work.path().join("caller.json")).unwrap_or_default();
+    assert!(
+        serde_json::from_str::<Value>(&caller).is_err(),
+        "the step acted as the operator: {caller}"
+    );
+    let error = std::fs::read_to_string(env.work.path().join("error.txt")).unwrap_or_default();
+    assert!(error.contains("Unable to locate credentials"), "{error}");
+}
+
 #[test]
 fn serve_without_an_allow_list_refuses_to_start() {
     let env = Env::new();

@@ -271,7 +271,13 @@ fn the_recommended_alarms_are_created_for_each_skill_and_actor() {
         .filter_map(|a| a["AlarmName"].as_str())
         .collect();
     for actor in ["agent", "human"] {
-        for kind in ["error-rate", "latency", "long-running"] {
+        for kind in [
+            "error-rate",
+            "latency",
+            "long-running",
+            "undeclared-calls",
+            "access-denied",
+        ] {
             let name = format!("plugctl-aws-deployment-assistant-deploy-lambda-{actor}-{kind}");
             assert!(
                 names.contains(&name.as_str()),
@@ -296,6 +302,18 @@ fn the_recommended_alarms_are_created_for_each_skill_and_actor() {
         .find(|a| a["AlarmName"] == "plugctl-aws-deployment-assistant-deploy-lambda-agent-latency")
         .expect("latency alarm");
     assert_eq!(latency["Namespace"], operator.namespace.as_str());
+    // Any unexpected call in a period alarms.
+    let undeclared = alarms
+        .iter()
+        .find(|a| {
+            a["AlarmName"]
+                == "plugctl-aws-deployment-assistant-deploy-lambda-agent-undeclared-calls"
+        })
+        .expect("undeclared-calls alarm");
+    assert_eq!(
+        (&undeclared["MetricName"], &undeclared["Threshold"]),
+        (&json!("UndeclaredCalls"), &json!(0.0))
+    );
 }
 
 /// Reads one HTTP/1.1 request: returns its body and the stream to answer on.

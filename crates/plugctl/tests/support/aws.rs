@@ -131,3 +131,22 @@ pub fn person(name: &str) -> Option<Vec<(String, String)>> {
         ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
     ])
 }
+
+/// A home folder whose `~/.aws` holds the operator's long-lived keys and
+/// points the CLI at LocalStack, as a developer's machine would.
+pub fn operator_home(endpoint: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("tempdir");
+    let aws = home.path().join(".aws");
+    std::fs::create_dir(&aws).expect(".aws");
+    std::fs::write(
+        aws.join("credentials"),
+        "[default]\naws_access_key_id = AKIAOPERATORKEY\naws_secret_access_key = operator-secret\n",
+    )
+    .expect("credentials");
+    std::fs::write(
+        aws.join("config"),
+        format!("[default]\nregion = us-east-1\nendpoint_url = {endpoint}\n"),
+    )
+    .expect("config");
+    home
+}
