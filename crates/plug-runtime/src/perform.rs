@@ -149,9 +149,6 @@ pub struct Runtime {
     settings: RunSettings,
     /// The policy files, read once.
     files: PolicySet,
-    /// The permission source: the files plus the role's own policies,
-    /// fetched from IAM once per runtime (`None`: nothing decides).
-    checker: tokio::sync::OnceCell<Option<Arc<dyn PermissionChecker>>>,
     world: Arc<dyn World>,
 }
 
@@ -163,7 +160,6 @@ impl Runtime {
         let runtime = Runtime {
             settings,
             files: loaded.set,
-            checker: tokio::sync::OnceCell::new(),
             world: Arc::new(RealWorld),
         };
         Ok((runtime, loaded.warnings))
@@ -182,38 +178,33 @@ impl Runtime {
 
     /// The permission source: the policy files plus, when a role is
     /// configured (and `role_policies` is not off), the role's identity
-    /// policies and boundary fetched from IAM as the operator, once.
-    /// `None` when nothing decides.
+    /// policies and boundary fetched from IAM as the operator. Fetched for
+    /// each run (a long-lived `serve` sees a role's policies change) and held
+    /// by that run. `None` when nothing decides.
     pub async fn checker(&self) -> Result<Option<Arc<dyn PermissionChecker>>, RuntimeError> {
-        let checker = self
-            .checker
-            .get_or_try_init(|| async {
-                let identity = &self.settings.identity;
-                let role = identity
-                    .role_arn
-                    .as_ref()
-                    .filter(|_| self.settings.governance.role_policies);
-                let Some(role) = role else {
-                    let files = (!self.settings.policies.is_empty())
-                        .then(|| Arc::new(self.files.clone()) as Arc<dyn PermissionChecker>);
-                    return Ok::<_, RuntimeError>(files);
-                };
-                let fetched =
-                    plug_aws::role_policies::fetch_role_policies(identity.operator_config(), role)
-                        .await
-                        .map_err(|source| PolicyError::Fetch {
-                            role: role.clone(),
-                            source,
-                        })?;
-                let loaded = LoadedPolicies {
-                    set: self.files.clone(),
-                    warnings: Vec::new(),
-                }
-                .add_role(&fetched, None)?;
-                Ok(Some(Arc::new(loaded.set) as Arc<dyn PermissionChecker>))
-            })
-            .await?;
-        Ok(checker.clone())
+        let identity = &self.settings.identity;
+        let role = identity
+            .role_arn
+            .as_ref()
+            .filter(|_| self.settings.governance.role_policies);
+        let Some(role) = role else {
+            let files = (!self.settings.policies.is_empty())
+                .then(|| Arc::new(self.files.clone()) as Arc<dyn PermissionChecker>);
+            return Ok(files);
+        };
+        let fetched =
+            plug_aws::role_policies::fetch_role_policies(identity.operator_config(), role)
+                .await
+                .map_err(|source| PolicyError::Fetch {
+                    role: role.clone(),
+                    source,
+                })?;
+        let loaded = LoadedPolicies {
+            set: self.files.clone(),
+            warnings: Vec::new(),
+        }
+        .add_role(&fetched, None)?;
+        Ok(Some(Arc::new(loaded.set) as Arc<dyn PermissionChecker>))
     }
 
     /// Loads and checks a run (see [`prepare`]).
