@@ -62,12 +62,34 @@ pub async fn drain(
         report.pending = spool.pending()?.len();
         return Ok(report);
     };
-    let files = spool.pending()?;
-    let mut left: Vec<PathBuf> = Vec::new();
+    // Before letting go of the lock, look again: a process that found it
+    // busy meanwhile left its calls here for this one to deliver, and
+    // nobody may be left to send them.
+    let mut done: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    loop {
+        let files: Vec<PathBuf> = (spool.pending()?.into_iter())
+            .filter(|p| !done.contains(p))
+            .collect();
+        if files.is_empty() || report.stopped.is_some() {
+            break;
+        }
+        done.extend(files.iter().cloned());
+        drain_files(spool, destination, files, &mut report).await?;
+    }
+    report.pending = spool.pending()?.len();
+    Ok(report)
+}
+
+/// Sends `files` in order, until the destination says to stop.
+async fn drain_files(
+    spool: &Spool,
+    destination: &dyn Destination,
+    files: Vec<PathBuf>,
+    report: &mut DrainReport,
+) -> Result<(), SpoolError> {
     for path in files {
         if report.stopped.is_some() {
-            left.push(path);
-            continue;
+            return Ok(());
         }
         let Some(pending) = spool.read(&path)? else {
             report.rejected += 1;
@@ -76,20 +98,16 @@ pub async fn drain(
         match send(destination, &pending).await {
             Ok(()) => {
                 spool.remove(&path)?;
-                count(&mut report, &pending);
+                count(report, &pending);
             }
             Err(SendError::Rejected(reason)) => {
                 spool.bury(&path, &reason)?;
                 report.rejected += 1;
             }
-            Err(SendError::Retryable(reason)) => {
-                report.stopped = Some(reason);
-                left.push(path);
-            }
+            Err(SendError::Retryable(reason)) => report.stopped = Some(reason),
         }
     }
-    report.pending = left.len();
-    Ok(report)
+    Ok(())
 }
 
 async fn send(destination: &dyn Destination, pending: &Pending) -> Result<(), SendError> {

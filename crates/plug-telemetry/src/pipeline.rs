@@ -312,10 +312,19 @@ impl Traces {
     }
 }
 
+/// How long the final delivery at exit may take: what is not delivered by
+/// then stays in the spool for the next process (`plugctl telemetry flush`,
+/// or any later run). A hung endpoint never holds a run's exit longer.
+pub const FINAL_DELIVERY: Duration = Duration::from_secs(1);
+
 /// What exists only when a remote sink is configured.
 struct Remote {
-    runtime: tokio::runtime::Runtime,
-    destination: CloudWatch,
+    /// Runs deliveries on a thread of its own, so a slow or hung endpoint
+    /// never holds the worker, and with it the audit log.
+    runtime: Option<tokio::runtime::Runtime>,
+    destination: Arc<CloudWatch>,
+    /// The delivery under way, if any: one at a time.
+    in_flight: Option<tokio::task::JoinHandle<Result<DrainReport, crate::spool::SpoolError>>>,
     config: CloudWatchConfig,
     spool: Spool,
     aggregator: Aggregator,
@@ -336,14 +345,17 @@ impl Worker {
     fn new(audit: AuditLog, options: TelemetryOptions, inbox: Arc<Inbox>) -> Self {
         let spool = Spool::new(&options.spool_dir);
         let remote = options.cloudwatch.and_then(|(sdk, config)| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("plugctl-delivery")
                 .enable_all()
                 .build()
                 .ok()?;
-            let destination = runtime.block_on(async { CloudWatch::new(&sdk, &config) });
+            let destination = Arc::new(runtime.block_on(async { CloudWatch::new(&sdk, &config) }));
             Some(Remote {
-                runtime,
+                runtime: Some(runtime),
                 destination,
+                in_flight: None,
                 config,
                 spool,
                 aggregator: Aggregator::new(),
@@ -368,7 +380,7 @@ impl Worker {
     }
 
     fn run(mut self, receiver: &Receiver<Message>) {
-        // Whatever an earlier run left behind goes out first.
+        // Whatever an earlier run left behind goes out first (in the background).
         self.ship(false);
         let mut shipped = Instant::now();
         loop {
@@ -421,10 +433,18 @@ impl Worker {
         }
     }
 
+    /// At exit: everything into the synced audit log and the spool, then one
+    /// last delivery bounded by [`FINAL_DELIVERY`].
     fn flush(&mut self) -> DrainReport {
         self.take_inbox();
         self.audit.sync();
-        self.ship(true)
+        if let Some(traces) = &mut self.traces {
+            traces.export();
+        }
+        match &mut self.remote {
+            Some(remote) => remote.final_delivery(),
+            None => DrainReport::default(),
+        }
     }
 
     /// Handles every waiting event, syncing the audit log once if the batch
@@ -519,24 +539,13 @@ impl Worker {
         if let Err(e) = remote.spool_gathered() {
             report.stopped = Some(e.to_string());
         }
-        if !force && Instant::now() < remote.next_attempt {
+        remote.collect(self.interval);
+        if remote.in_flight.is_some() || (!force && Instant::now() < remote.next_attempt) {
             report.pending = remote.spool.pending().map(|p| p.len()).unwrap_or(0);
             return report;
         }
-        let drained = remote.runtime.block_on(drain(
-            &remote.spool,
-            &remote.destination as &dyn Destination,
-        ));
-        match drained {
-            Ok(drained) => {
-                remote.schedule(drained.stopped.is_some(), self.interval);
-                drained
-            }
-            Err(e) => {
-                report.stopped = Some(e.to_string());
-                report
-            }
-        }
+        remote.start_delivery();
+        report
     }
 }
 
@@ -594,6 +603,78 @@ impl Remote {
             self.unspooled.pop_front();
         }
         Ok(())
+    }
+
+    /// Starts delivering the spool in the background.
+    fn start_delivery(&mut self) {
+        let Some(runtime) = &self.runtime else {
+            return;
+        };
+        let (spool, destination) = (self.spool.clone(), Arc::clone(&self.destination));
+        let delivery = async move { drain(&spool, destination.as_ref() as &dyn Destination).await };
+        self.in_flight = Some(runtime.spawn(delivery));
+    }
+
+    /// Takes the outcome of a finished delivery, backing off if it failed.
+    fn collect(&mut self, interval: Duration) {
+        let finished = self.in_flight.as_ref().is_some_and(|h| h.is_finished());
+        let (Some(runtime), true) = (&self.runtime, finished) else {
+            return;
+        };
+        let Some(handle) = self.in_flight.take() else {
+            return;
+        };
+        let failed = match runtime.block_on(handle) {
+            Ok(Ok(drained)) => drained.stopped.is_some(),
+            _ => true,
+        };
+        self.schedule(failed, interval);
+    }
+
+    /// The last delivery: the one under way finishes, then the spool is
+    /// drained (waiting for another process's drain to let go of it), all
+    /// within [`FINAL_DELIVERY`]. What is left stays spooled.
+    fn final_delivery(&mut self) -> DrainReport {
+        let mut report = DrainReport::default();
+        if let Err(e) = self.spool_gathered() {
+            report.stopped = Some(e.to_string());
+        }
+        let Some(runtime) = self.runtime.take() else {
+            return report;
+        };
+        let in_flight = self.in_flight.take();
+        let (spool, destination) = (self.spool.clone(), Arc::clone(&self.destination));
+        let last = async move {
+            if let Some(handle) = in_flight {
+                let _ = handle.await;
+            }
+            loop {
+                let drained = drain(&spool, destination.as_ref() as &dyn Destination).await;
+                match drained {
+                    Ok(drained) if drained.busy => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    other => return other,
+                }
+            }
+        };
+        let outcome = runtime.block_on(async { tokio::time::timeout(FINAL_DELIVERY, last).await });
+        // A hung request is abandoned here, not waited for.
+        runtime.shutdown_background();
+        match outcome {
+            Ok(Ok(drained)) => drained,
+            Ok(Err(e)) => {
+                report.stopped = Some(e.to_string());
+                report
+            }
+            Err(_) => {
+                report.stopped = Some(format!(
+                    "no answer within {FINAL_DELIVERY:?}; the rest stays in the spool"
+                ));
+                report.pending = self.spool.pending().map(|p| p.len()).unwrap_or(0);
+                report
+            }
+        }
     }
 
     fn schedule(&mut self, failed: bool, interval: Duration) {

@@ -25,6 +25,20 @@ fn dead_endpoint() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// An endpoint that accepts connections and never answers (a hung
+/// CloudWatch); the connections stay open as long as the test runs.
+fn hung_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
 /// One operator's plugctl: a state dir, AWS at `endpoint`, telemetry into
 /// its own namespace and log group so counts are exact.
 struct Operator {
@@ -112,6 +126,15 @@ impl Operator {
 
     /// The sum of a statistic of a metric over the last hours, all datapoints.
     fn metric(&self, name: &str, statistic: &str) -> f64 {
+        self.metric_of(
+            ("aws-deployment-assistant", "deploy-lambda"),
+            name,
+            statistic,
+        )
+    }
+
+    /// A metric of `(plugin, skill)` for agent runs, summed over the last hours.
+    fn metric_of(&self, (plugin, skill): (&str, &str), name: &str, statistic: &str) -> f64 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
@@ -123,8 +146,8 @@ impl Operator {
                 "Namespace": self.namespace,
                 "MetricName": name,
                 "Dimensions": [
-                    {"Name": "Plugin", "Value": "aws-deployment-assistant"},
-                    {"Name": "Skill", "Value": "deploy-lambda"},
+                    {"Name": "Plugin", "Value": plugin},
+                    {"Name": "Skill", "Value": skill},
                     {"Name": "ActorType", "Value": "agent"}
                 ],
                 "StartTime": now - 3 * 3600,
@@ -705,4 +728,82 @@ fn telemetry_commands_follow_the_configuration_file() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Durability issue, item 3: a hung CloudWatch never holds a run's exit or
+/// its audit record; what could not be delivered waits in the spool.
+#[test]
+fn a_hung_cloudwatch_endpoint_never_holds_a_runs_exit() {
+    let hung = hung_endpoint();
+    let operator = Operator::new(&hung);
+    let work = tempfile::tempdir().expect("tempdir");
+    let fixture = repo().join("crates/plugctl/tests/fixtures/run-basics");
+    let args = [
+        "run",
+        fixture.to_str().expect("utf-8"),
+        "build-report",
+        "--param",
+        "target=prod",
+    ];
+    // Twice: the second run also finds the first one's spool to deliver.
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let out = operator.plugctl(work.path(), &args);
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        // Today's bound is about a second (FINAL_DELIVERY); 15 to 30 s before.
+        assert!(
+            took < std::time::Duration::from_secs(8),
+            "the run took {took:?} to exit"
+        );
+    }
+    let finished = operator
+        .audit()
+        .iter()
+        .filter(|r| r["event"] == "run_finished")
+        .count();
+    assert_eq!(finished, 2, "both runs' records are in the audit log");
+    assert!(
+        operator.spooled() >= 2,
+        "the undelivered calls wait in the spool"
+    );
+}
+
+/// Durability issue, item 6: concurrent runs against a healthy endpoint
+/// leave nothing stranded in the spool once the last one has exited.
+#[test]
+fn concurrent_runs_leave_no_telemetry_stranded() {
+    let Some(endpoint) = localstack_endpoint() else {
+        return;
+    };
+    let operator = Operator::new(&endpoint);
+    let fixture = repo().join("crates/plugctl/tests/fixtures/run-basics");
+    let args = [
+        "run",
+        fixture.to_str().expect("utf-8"),
+        "build-report",
+        "--param",
+        "target=prod",
+    ];
+    let dirs: Vec<tempfile::TempDir> = (0..8)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let children: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            operator
+                .command(dir.path(), &args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run starts")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("run ends");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert_eq!(operator.spooled(), 0, "calls were left in the spool");
+    let invocations = operator.metric_of(("run-basics", "build-report"), "Invocations", "Sum");
+    assert_eq!(invocations, 8.0);
 }
