@@ -85,8 +85,12 @@ impl AuditLog {
     pub fn append_lines(&self, lines: &[u8], phase: bool) {
         let mut writer = self.lock();
         let len = lines.len() as u64;
+        if phase && !is_live(&self.path, &writer.file) {
+            // Another process rotated: write where readers look.
+            self.reopen(&mut writer);
+        }
         if writer.size > 0 && writer.size + len > self.max_bytes {
-            self.rotate(&mut writer);
+            self.rotate(&mut writer, len);
         }
         if writer.file.write_all(lines).is_ok() {
             writer.size += len;
@@ -102,19 +106,64 @@ impl AuditLog {
     }
 
     /// Shifts `log.N` to `log.N+1` (dropping the oldest), the live file to
-    /// `log.1`, and starts a new live file. On any failure it keeps
-    /// appending to the current file: a log that grows is better than a lost event.
-    fn rotate(&self, writer: &mut Writer) {
+    /// `log.1`, and starts a new live file. Every process appending to the
+    /// log keeps its own idea of its size, so the decision is taken again
+    /// under a lock shared by them all (`<log>.lock`), from the live file's
+    /// real size and identity: one rotation at a time, only when the file
+    /// that is live really is full. On any failure it keeps appending to the
+    /// current file: a log that grows is better than a lost event.
+    fn rotate(&self, writer: &mut Writer, len: u64) {
         sync(&mut writer.file);
-        for n in (1..KEEP_ROTATED).rev() {
-            let _ = std::fs::rename(rotated(&self.path, n), rotated(&self.path, n + 1));
+        let lock = rotation_lock(&self.path);
+        if let Some(lock) = &lock {
+            let _ = lock.lock();
         }
-        if std::fs::rename(&self.path, rotated(&self.path, 1)).is_err() {
-            return;
+        if !is_live(&self.path, &writer.file) {
+            self.reopen(writer);
         }
+        let real = std::fs::metadata(&self.path).map_or(writer.size, |m| m.len());
+        writer.size = real;
+        if real > 0 && real + len > self.max_bytes {
+            for n in (1..KEEP_ROTATED).rev() {
+                let _ = std::fs::rename(rotated(&self.path, n), rotated(&self.path, n + 1));
+            }
+            if std::fs::rename(&self.path, rotated(&self.path, 1)).is_ok() {
+                self.reopen(writer);
+            }
+        }
+        if let Some(lock) = lock {
+            let _ = lock.unlock();
+        }
+    }
+
+    /// Appends to the live file from here on.
+    fn reopen(&self, writer: &mut Writer) {
+        sync(&mut writer.file);
         if let Ok(fresh) = open_writer(&self.path) {
             *writer = fresh;
         }
+    }
+}
+
+/// The lock file rotations of `path` are taken under.
+fn rotation_lock(path: &Path) -> Option<File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(PathBuf::from(name))
+        .ok()
+}
+
+/// Whether `file` is still the file at `path` (not rotated away).
+fn is_live(path: &Path, file: &BufWriter<File>) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(path), file.get_ref().metadata()) {
+        (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
+        _ => true,
     }
 }
 
@@ -284,6 +333,52 @@ mod tests {
     use plug_core::{Actor, RunId};
 
     use super::*;
+
+    /// Durability issue, item 7: writers that each opened a nearly full log
+    /// (as concurrent processes do, each with its own descriptor and idea
+    /// of the size) rotate it once between them, not once each.
+    #[test]
+    fn concurrent_writers_rotate_a_full_log_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        let max = 64 * 1024;
+        let line = format!("{}\n", "x".repeat(1023));
+        std::fs::write(&path, line.repeat(60)).expect("nearly full");
+        let writers: Vec<AuditLog> = (0..5)
+            .map(|_| AuditLog::with_max_bytes(&path, max).expect("open"))
+            .collect();
+        let start = std::sync::Barrier::new(writers.len());
+        std::thread::scope(|scope| {
+            for writer in &writers {
+                let (start, line) = (&start, &line);
+                scope.spawn(move || {
+                    start.wait();
+                    for _ in 0..10 {
+                        writer.append_lines(line.as_bytes(), true);
+                    }
+                });
+            }
+        });
+        assert!(rotated(&path, 1).exists(), "the full log rotated");
+        assert!(
+            !rotated(&path, 2).exists(),
+            "it rotated more than once: {:?}",
+            (1..=KEEP_ROTATED)
+                .map(|n| std::fs::metadata(rotated(&path, n)).map(|m| m.len()).ok())
+                .collect::<Vec<_>>()
+        );
+        let lines = |p: &Path| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        assert_eq!(
+            lines(&path) + lines(&rotated(&path, 1)),
+            60 + 50,
+            "no line lost"
+        );
+    }
 
     #[tokio::test]
     async fn events_round_trip_and_filter_by_run() {
