@@ -63,7 +63,10 @@ proptest! {
         let endpoint = endpoint::resolve(&model, "us-east-1", &EndpointOverrides::default()).expect("endpoint");
         let serialized = build_request(&model, op, &Value::from(params.clone()), &endpoint);
         // A call that validates clean (and has no placeholders) must serialize.
-        let has_placeholder = params.to_string().contains("<placeholder>");
+        // The validator takes any `<...>` in a string for a placeholder
+        // resolved later (`"<>"` included), so such params are left out here.
+        let text = params.to_string();
+        let has_placeholder = text.find('<').is_some_and(|open| text[open..].contains('>'));
         if problems.is_empty() && !has_placeholder {
             prop_assert!(serialized.is_ok() || params.is_null(), "{service}:{operation} {params} -> {serialized:?}");
         }
