@@ -353,9 +353,7 @@ fn session_tags(role: &RoleConfig) -> Vec<(String, String)> {
 fn check_role_config(role: &RoleConfig) -> Result<(), IdentityError> {
     if let Some(source) = &role.source_identity {
         let ok = (2..=64).contains(&source.len())
-            && source
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            && source.chars().all(plug_core::ids::is_session_name_char);
         if !ok {
             return Err(IdentityError::Invalid(format!(
                 "SourceIdentity `{source}`: use 2 to 64 characters from [A-Za-z0-9_+=,.@-]"

@@ -99,9 +99,7 @@ impl RunSessions {
         invokers.insert(key, Arc::clone(&client));
         Ok(client)
     }
-}
 
-impl RunSessions {
     /// `actor`'s session credentials as a provider for other signers (an
     /// `auth: iam` MCP server): the same session the run's calls use,
     /// established on first use, never the base chain.

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Governance {
     /// Ran with `--unchecked`: no permission source decided its actions.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unchecked: bool,
     /// Acted with the operator's base credentials (`identity: base`), not a
     /// tagged role session: CloudTrail cannot tell its calls from the operator's.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub base_identity: bool,
     /// A human run: the person's principal ARN, as `GetCallerIdentity` of
     /// their credentials said (not a waiver: who vouches for the run).
@@ -38,10 +38,4 @@ impl Governance {
         }
         labels
     }
-}
-
-// serde's `skip_serializing_if` passes a reference.
-#[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_false(value: &bool) -> bool {
-    !*value
 }

@@ -22,15 +22,23 @@ pub struct RunId(Arc<str>);
 #[error("invalid run id `{0}`: use 1 to 55 characters from [A-Za-z0-9_+=,.@-]")]
 pub struct InvalidRunId(pub String);
 
+/// What every run's role session name starts with: `plugctl-<run-id>`.
+pub const ROLE_SESSION_PREFIX: &str = "plugctl-";
+
+/// Whether STS accepts `c` in a role session name or a `SourceIdentity`
+/// (`[A-Za-z0-9_+=,.@-]`).
+pub fn is_session_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
 impl RunId {
     /// The longest id that still fits `plugctl-<id>` into a 64-character session name.
-    pub const MAX_LEN: usize = 64 - "plugctl-".len();
+    pub const MAX_LEN: usize = 64 - ROLE_SESSION_PREFIX.len();
 
     /// Wraps `id` after checking it is usable in a role session name.
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidRunId> {
         let id = id.into();
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
-        if id.is_empty() || id.len() > Self::MAX_LEN || !id.chars().all(ok_char) {
+        if id.is_empty() || id.len() > Self::MAX_LEN || !id.chars().all(is_session_name_char) {
             return Err(InvalidRunId(id));
         }
         Ok(RunId(id.into()))
@@ -43,7 +51,7 @@ impl RunId {
 
     /// The AWS role session name for this run.
     pub fn role_session_name(&self) -> String {
-        format!("plugctl-{}", self.0)
+        format!("{ROLE_SESSION_PREFIX}{}", self.0)
     }
 }
 

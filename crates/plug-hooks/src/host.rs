@@ -399,18 +399,7 @@ async fn run_one(
             }
         }
         handler => {
-            let aws = if prepared.hook.aws {
-                match inner.session_env(object).await {
-                    Ok(env) => env,
-                    Err(reason) => {
-                        let ran = Ran::not_started(reason);
-                        let (verdict, advice) = interpret(&ran.end, &ran.stdout, &ran.stderr);
-                        return inner.report(index, verdict, advice, ran, started.elapsed());
-                    }
-                }
-            } else {
-                Vec::new()
-            };
+            let aws = prepared.hook.aws;
             inner
                 .run_process(handler, object, trace, timeout, aws)
                 .await
@@ -445,8 +434,16 @@ impl Inner {
         object: &Map<String, Value>,
         trace: Option<TraceContext>,
         timeout: Duration,
-        aws: Vec<(String, std::ffi::OsString)>,
+        aws: bool,
     ) -> Ran {
+        let aws = if aws {
+            match self.session_env(object).await {
+                Ok(env) => env,
+                Err(reason) => return Ran::not_started(reason),
+            }
+        } else {
+            Vec::new()
+        };
         let temp_root = self
             .config
             .temp_root

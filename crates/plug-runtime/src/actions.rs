@@ -66,16 +66,30 @@ pub fn implied_calls(skill: &Skill) -> Vec<ImpliedCall<'_>> {
     calls
 }
 
+/// The actions `call` needs that no declared action covers.
+pub fn undeclared(call: &ImpliedCall, declared: &[String]) -> Vec<String> {
+    let needed = call.actions.iter().flatten();
+    needed
+        .filter(|action| !declared.iter().any(|d| action_matches(d, action)))
+        .cloned()
+        .collect()
+}
+
 /// Every IAM action the skill needs: the declared ones first, then those its
 /// calls imply, each once (IAM action names are case-insensitive).
 pub fn required_actions(declared: &[String], skill: &Skill) -> Vec<String> {
     let implied = implied_calls(skill)
         .into_iter()
         .flat_map(|call| call.actions.unwrap_or_default());
-    let mut actions: Vec<String> = declared.iter().cloned().chain(implied).collect();
+    unique_actions(declared.iter().cloned().chain(implied))
+}
+
+/// `actions` in order, each once (IAM action names are case-insensitive).
+pub fn unique_actions(actions: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
-    actions.retain(|a| seen.insert(a.to_ascii_lowercase()));
     actions
+        .filter(|a| seen.insert(a.to_ascii_lowercase()))
+        .collect()
 }
 
 /// Whether a run of the skill acts on AWS: it needs actions, or one of its

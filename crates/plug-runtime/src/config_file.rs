@@ -111,13 +111,7 @@ fn load_telemetry(value: &Node, at: &dyn Fn(&Node) -> String) -> Result<Telemetr
     for (key, value) in entries {
         let name = key.as_str().unwrap_or_default();
         let text = || string(value, &format!("telemetry.{name}"), at);
-        let flag = || match &value.kind {
-            yaml::NodeKind::Scalar(yaml::Scalar::Bool(b)) => Ok(*b),
-            _ => Err(format!(
-                "{}: `telemetry.{name}` must be true or false",
-                at(value)
-            )),
-        };
+        let flag = || flag(value, &format!("telemetry.{name}"), at);
         match name {
             "cloudwatch" => settings.cloudwatch = flag()?,
             "metrics" => settings.target.metrics = flag()?,
@@ -147,6 +141,26 @@ fn flag(value: &Node, name: &str, at: &dyn Fn(&Node) -> String) -> Result<bool, 
         yaml::NodeKind::Scalar(yaml::Scalar::Bool(b)) => Ok(*b),
         _ => Err(format!("{}: `{name}` must be true or false", at(value))),
     }
+}
+
+/// A list setting's strings; `not_list` and `not_item` say what is wrong where.
+fn strings(
+    value: &Node,
+    not_list: &str,
+    not_item: &str,
+    at: &dyn Fn(&Node) -> String,
+) -> Result<Vec<String>, String> {
+    let items = value
+        .as_seq()
+        .ok_or_else(|| format!("{}: {not_list}", at(value)))?;
+    items
+        .iter()
+        .map(|i| {
+            i.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{}: {not_item}", at(i)))
+        })
+        .collect()
 }
 
 /// A setting's text, or where it is not text.
@@ -198,17 +212,13 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
             "profile" => config.profile = Some(text()?),
             "operator" => config.operator = Some(text()?),
             "policies" => {
-                let items = value
-                    .as_seq()
-                    .ok_or_else(|| format!("{}: `policies` must be a list of files", at(value)))?;
-                config.policies = items
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(PathBuf::from)
-                            .ok_or_else(|| format!("{}: a policy file name", at(i)))
-                    })
-                    .collect::<Result<_, _>>()?;
+                let files = strings(
+                    value,
+                    "`policies` must be a list of files",
+                    "a policy file name",
+                    &at,
+                )?;
+                config.policies = files.into_iter().map(PathBuf::from).collect();
             }
             "set" => {
                 let pairs = value
@@ -232,19 +242,13 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
                 }
             }
             "allow" => {
-                let items = value
-                    .as_seq()
-                    .ok_or_else(|| format!("{}: `allow` must be a list of skills", at(value)))?;
-                config.allow = Some(
-                    items
-                        .iter()
-                        .map(|i| {
-                            i.as_str()
-                                .map(str::to_owned)
-                                .ok_or_else(|| format!("{}: a skill name", at(i)))
-                        })
-                        .collect::<Result<_, _>>()?,
-                );
+                let skills = strings(
+                    value,
+                    "`allow` must be a list of skills",
+                    "a skill name",
+                    &at,
+                )?;
+                config.allow = Some(skills);
             }
             other => {
                 let help = plug_manifest::diagnostic::did_you_mean(other, FIELDS.iter().copied())

@@ -37,8 +37,9 @@ impl AllowList {
             AllowList::All => Some(true),
             AllowList::Only(entries) => Some(entries.iter().any(|entry| {
                 entry == skill
-                    || entry == &format!("{plugin}/{skill}")
-                    || entry == &format!("{plugin}/*")
+                    || entry
+                        .split_once('/')
+                        .is_some_and(|(p, s)| p == plugin && (s == skill || s == "*"))
             })),
         }
     }

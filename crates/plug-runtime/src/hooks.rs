@@ -77,7 +77,29 @@ impl Fired {
     /// What the hooks did and decided, as `plugctl hooks run` shows it
     /// (not yet redacted: see [`PluginSettings::redact`]).
     pub fn render(&self) -> String {
-        render_fired(&self.input, &self.reports, &self.decision)
+        let Fired {
+            input,
+            reports,
+            decision,
+            ..
+        } = self;
+        let mut out = String::new();
+        let what = match &input.action {
+            Some(action) => format!("{} (action {action})", input.event),
+            None => input.event.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "{}: {} hook(s) for {what}",
+            input.plugin,
+            reports.len()
+        );
+        for report in reports {
+            render_report(&mut out, report);
+        }
+        let _ = writeln!(out);
+        render_decision(&mut out, decision);
+        out
     }
 }
 
@@ -239,26 +261,7 @@ fn json_report(
     })
 }
 
-fn render_fired(
-    input: &HookInput,
-    reports: &[HookReport],
-    decision: &Result<HookDecision, HookError>,
-) -> String {
-    let mut out = String::new();
-    let what = match &input.action {
-        Some(action) => format!("{} (action {action})", input.event),
-        None => input.event.clone(),
-    };
-    let _ = writeln!(
-        out,
-        "{}: {} hook(s) for {what}",
-        input.plugin,
-        reports.len()
-    );
-    for report in reports {
-        render_report(&mut out, report);
-    }
-    let _ = writeln!(out);
+fn render_decision(out: &mut String, decision: &Result<HookDecision, HookError>) {
     match decision {
         Ok(HookDecision::Continue {
             updated_input,
@@ -282,7 +285,6 @@ fn render_fired(
             let _ = writeln!(out, "decision: abort: {e}");
         }
     }
-    out
 }
 
 fn render_report(out: &mut String, r: &HookReport) {

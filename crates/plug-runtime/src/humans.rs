@@ -5,6 +5,8 @@
 //! plugctl run's own session (`.../plugctl-<run-id>`) is never a human: an
 //! agent handed its session (`aws: true`) cannot approve its own run.
 
+use plug_core::ids::{ROLE_SESSION_PREFIX, is_session_name_char};
+
 use crate::settings::IdentitySettings;
 
 /// A person AWS vouches for.
@@ -65,18 +67,12 @@ pub async fn verify(
 pub fn human_of(arn: &str) -> Result<VerifiedHuman, HumanError> {
     let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
     let last = resource.rsplit('/').next().unwrap_or(resource);
-    if resource.starts_with("assumed-role/") && last.starts_with("plugctl-") {
+    if resource.starts_with("assumed-role/") && last.starts_with(ROLE_SESSION_PREFIX) {
         return Err(HumanError::RunSession(arn.to_owned()));
     }
     let mut name: String = last
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if is_session_name_char(c) { c } else { '-' })
         .take(64)
         .collect();
     if name.len() < 2 {

@@ -19,7 +19,8 @@ use plug_manifest::native::model::{Action, SkillEntry};
 use plug_manifest::{Code, Finding, LoadedSkill, Plugin, Severity, SourceFile};
 use plug_policy::Catalogue;
 
-use crate::actions::{ImpliedCall, action_matches, implied_calls};
+pub use crate::actions::undeclared;
+use crate::actions::{action_matches, implied_calls};
 
 /// Adds every finding of these checks to the plugin, then puts all of them
 /// in source order, file by file.
@@ -75,15 +76,6 @@ fn call_findings(loaded: &LoadedSkill) -> Vec<Finding> {
         }
     }
     found
-}
-
-/// The actions `call` needs that no declared action covers.
-pub fn undeclared(call: &ImpliedCall, declared: &[String]) -> Vec<String> {
-    let needed = call.actions.iter().flatten();
-    needed
-        .filter(|action| !declared.iter().any(|d| action_matches(d, action)))
-        .cloned()
-        .collect()
 }
 
 /// The `n`-th `method:` value inside a step (0: the step's, 1: its fallback's),

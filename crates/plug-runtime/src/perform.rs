@@ -19,7 +19,6 @@ use crate::governance::Refusal;
 use crate::policies::{LoadedPolicies, PolicyError, PolicyFinding};
 use crate::prepare::{ParamValue, PrepareError, Prepared, RunInput, prepare};
 use crate::scratch::Scratch;
-use crate::session_policy::SessionPolicy;
 use crate::settings::RunSettings;
 use crate::telemetry::{TelemetryError, start_for_run};
 use plug_policy::PolicySet;
@@ -282,7 +281,7 @@ impl Runtime {
     /// start; how it ended otherwise is in the report.
     pub async fn perform(
         &self,
-        prepared: Prepared,
+        mut prepared: Prepared,
         journal: &mut Journal,
         resume: Option<Resume>,
         host: RunHost,
@@ -290,7 +289,6 @@ impl Runtime {
         if let Err(refusal) = &prepared.admission {
             return Err(refusal.clone().into());
         }
-        let mut prepared = prepared;
         if prepared.request.actor == plug_core::Actor::Human {
             // A human run acts as the person AWS vouches for, not a name given.
             let human = crate::humans::verify(&self.settings.identity, None).await?;
@@ -311,7 +309,7 @@ impl Runtime {
             .identity
             .run_config(&request.run_id, request.actor);
         if let Some(role) = &mut identity.role {
-            role.session_policy = Some(SessionPolicy::for_actions(&request.actions).document);
+            role.session_policy = (prepared.session_policy.as_ref()).map(|p| p.document.clone());
             role.source_identity = Some(request.operator.clone());
         }
         let world = self.world.ports(&prepared, identity, telemetry.clone())?;

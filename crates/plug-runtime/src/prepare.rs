@@ -10,9 +10,10 @@ use plug_manifest::native::model::{ParamType, Skill};
 use plug_manifest::{Finding, LoadedSkill, Plugin, load_plugin};
 use plug_skill::RunRequest;
 
-use crate::actions::{action_matches, implied_calls, required_actions};
+use crate::actions::{implied_calls, required_actions, undeclared};
 use crate::governance::{Refusal, admit};
 use crate::plugin_settings::{PluginSettings, SettingsError};
+use crate::session_policy::SessionPolicy;
 use crate::settings::RunSettings;
 
 /// A param as a front end received it.
@@ -54,6 +55,8 @@ pub struct Prepared {
     /// Whether deny-by-default lets the run start ([`crate::governance::admit`]);
     /// what it waives is in the request's `governance`.
     pub admission: Result<(), Refusal>,
+    /// What the run's role sessions are limited to (`None` without a role).
+    pub session_policy: Option<SessionPolicy>,
 }
 
 /// Why a run cannot be prepared.
@@ -158,6 +161,8 @@ pub fn prepare(
         input.actor,
     );
     let undeclared_calls = undeclared_calls(&loaded.required_permissions, &skill);
+    let session_policy =
+        (settings.identity.role_arn.is_some()).then(|| SessionPolicy::for_actions(&actions));
     let mut request = RunRequest {
         plugin: manifest.name.value.clone(),
         plugin_version: manifest
@@ -186,6 +191,7 @@ pub fn prepare(
         request,
         settings: plugin_settings,
         admission: admission.map(|_| ()),
+        session_policy,
     })
 }
 
@@ -193,13 +199,7 @@ pub fn prepare(
 fn undeclared_calls(declared: &[String], skill: &Skill) -> BTreeSet<(String, String)> {
     implied_calls(skill)
         .into_iter()
-        .filter(|call| {
-            call.actions.as_ref().is_some_and(|actions| {
-                actions
-                    .iter()
-                    .any(|a| !declared.iter().any(|d| action_matches(d, a)))
-            })
-        })
+        .filter(|call| !undeclared(call, declared).is_empty())
         .map(|call| (call.service.to_owned(), call.method.to_owned()))
         .collect()
 }

@@ -71,15 +71,22 @@ pub struct Admission {
     pub session_policy: Option<crate::session_policy::SessionPolicy>,
 }
 
+/// A plan as JSON with the run's admission beside its steps (`plan --output
+/// json`, and `serve`'s dry runs).
+pub fn plan_json(plan: &plug_skill::plan::Plan, prepared: &Prepared) -> serde_json::Value {
+    let mut json = serde_json::to_value(plan).unwrap_or_default();
+    json["admission"] = serde_json::to_value(admission(prepared)).unwrap_or_default();
+    json
+}
+
 /// The admission of `prepared`.
 pub fn admission(prepared: &Prepared) -> Admission {
     Admission {
         allowed: prepared.admission.is_ok(),
         refused: prepared.admission.as_ref().err().map(ToString::to_string),
         waives: prepared.request.governance.labels(),
-        session_policy: (!prepared.request.governance.base_identity
-            && !prepared.request.actions.is_empty())
-        .then(|| crate::session_policy::SessionPolicy::for_actions(&prepared.request.actions)),
+        session_policy: (prepared.session_policy.clone())
+            .filter(|_| !prepared.request.actions.is_empty()),
     }
 }
 

@@ -8,9 +8,9 @@
 //! list is collapsed to one wildcard per service (`lambda:*`), which `plan`
 //! says, rather than failing the run.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
+
+use crate::actions::unique_actions;
 use serde_json::json;
 
 /// AWS's limit on the plain text of inline session policies.
@@ -31,7 +31,7 @@ pub struct SessionPolicy {
 impl SessionPolicy {
     /// The session policy allowing `required` (case-insensitive duplicates once).
     pub fn for_actions(required: &[String]) -> SessionPolicy {
-        let exact = unique(required.iter().cloned());
+        let exact = unique_actions(required.iter().cloned());
         let exact_document = document(&exact);
         if exact_document.len() <= MAX_SESSION_POLICY_CHARS {
             return SessionPolicy {
@@ -40,7 +40,7 @@ impl SessionPolicy {
                 collapsed: false,
             };
         }
-        let services = unique(required.iter().map(|a| match a.split_once(':') {
+        let services = unique_actions(required.iter().map(|a| match a.split_once(':') {
             Some((service, _)) => format!("{service}:*"),
             None => a.clone(),
         }));
@@ -50,13 +50,6 @@ impl SessionPolicy {
             collapsed: true,
         }
     }
-}
-
-fn unique(actions: impl Iterator<Item = String>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    actions
-        .filter(|a| seen.insert(a.to_ascii_lowercase()))
-        .collect()
 }
 
 /// A policy allowing `actions`; with none, one that allows nothing (an

@@ -118,9 +118,7 @@ async fn plan(served: &Served, prepared: &Prepared) -> CallToolResult {
         plan.steps.len(),
         plan.actions.len()
     );
-    let mut value = serde_json::to_value(&plan).unwrap_or(Value::Null);
-    value["admission"] =
-        serde_json::to_value(plug_runtime::report::admission(prepared)).unwrap_or(Value::Null);
+    let value = plug_runtime::report::plan_json(&plan, prepared);
     answer(text, value, false)
 }
 

@@ -381,7 +381,7 @@ impl Worker {
 
     fn run(mut self, receiver: &Receiver<Message>) {
         // Whatever an earlier run left behind goes out first (in the background).
-        self.ship(false);
+        self.ship();
         let mut shipped = Instant::now();
         loop {
             let busy = self.take_inbox();
@@ -394,7 +394,7 @@ impl Worker {
                 Ok(Message::Persist(ack)) => self.persist(ack),
                 Err(TryRecvError::Empty) => {
                     if shipped.elapsed() >= self.interval {
-                        self.ship(false);
+                        self.ship();
                         shipped = Instant::now();
                     }
                     if !busy && self.inbox.sleep_if_empty() {
@@ -435,15 +435,14 @@ impl Worker {
 
     /// At exit: everything into the synced audit log and the spool, then one
     /// last delivery bounded by [`FINAL_DELIVERY`].
-    fn flush(&mut self) -> DrainReport {
+    fn flush(&mut self) {
         self.take_inbox();
         self.audit.sync();
         if let Some(traces) = &mut self.traces {
             traces.export();
         }
-        match &mut self.remote {
-            Some(remote) => remote.final_delivery(),
-            None => DrainReport::default(),
+        if let Some(remote) = &mut self.remote {
+            remote.final_delivery();
         }
     }
 
@@ -526,26 +525,22 @@ impl Worker {
         }
     }
 
-    /// Moves what was gathered to the spool, then drains the spool unless
-    /// the destination is backing off (a flush always tries).
-    fn ship(&mut self, force: bool) -> DrainReport {
+    /// Moves what was gathered to the spool, then starts delivering it in
+    /// the background unless a delivery is under way or the destination is
+    /// backing off. A call the spool cannot take stays in memory for the next
+    /// attempt.
+    fn ship(&mut self) {
         if let Some(traces) = &mut self.traces {
             traces.export();
         }
         let Some(remote) = &mut self.remote else {
-            return DrainReport::default();
+            return;
         };
-        let mut report = DrainReport::default();
-        if let Err(e) = remote.spool_gathered() {
-            report.stopped = Some(e.to_string());
-        }
+        let _ = remote.spool_gathered();
         remote.collect(self.interval);
-        if remote.in_flight.is_some() || (!force && Instant::now() < remote.next_attempt) {
-            report.pending = remote.spool.pending().map(|p| p.len()).unwrap_or(0);
-            return report;
+        if remote.in_flight.is_none() && Instant::now() >= remote.next_attempt {
+            remote.start_delivery();
         }
-        remote.start_delivery();
-        report
     }
 }
 
@@ -605,76 +600,56 @@ impl Remote {
         Ok(())
     }
 
+    /// One drain of the spool, to run on the delivery thread.
+    fn delivery(
+        &self,
+    ) -> impl std::future::Future<Output = Result<DrainReport, crate::spool::SpoolError>> + 'static
+    {
+        let (spool, destination) = (self.spool.clone(), Arc::clone(&self.destination));
+        async move { drain(&spool, destination.as_ref() as &dyn Destination).await }
+    }
+
     /// Starts delivering the spool in the background.
     fn start_delivery(&mut self) {
-        let Some(runtime) = &self.runtime else {
-            return;
-        };
-        let (spool, destination) = (self.spool.clone(), Arc::clone(&self.destination));
-        let delivery = async move { drain(&spool, destination.as_ref() as &dyn Destination).await };
-        self.in_flight = Some(runtime.spawn(delivery));
+        if let Some(runtime) = &self.runtime {
+            self.in_flight = Some(runtime.spawn(self.delivery()));
+        }
     }
 
     /// Takes the outcome of a finished delivery, backing off if it failed.
     fn collect(&mut self, interval: Duration) {
-        let finished = self.in_flight.as_ref().is_some_and(|h| h.is_finished());
-        let (Some(runtime), true) = (&self.runtime, finished) else {
+        if !self.in_flight.as_ref().is_some_and(|h| h.is_finished()) {
+            return;
+        }
+        let (Some(runtime), Some(handle)) = (&self.runtime, self.in_flight.take()) else {
             return;
         };
-        let Some(handle) = self.in_flight.take() else {
-            return;
-        };
-        let failed = match runtime.block_on(handle) {
-            Ok(Ok(drained)) => drained.stopped.is_some(),
-            _ => true,
-        };
+        let failed = !matches!(runtime.block_on(handle), Ok(Ok(d)) if d.stopped.is_none());
         self.schedule(failed, interval);
     }
 
     /// The last delivery: the one under way finishes, then the spool is
     /// drained (waiting for another process's drain to let go of it), all
-    /// within [`FINAL_DELIVERY`]. What is left stays spooled.
-    fn final_delivery(&mut self) -> DrainReport {
-        let mut report = DrainReport::default();
-        if let Err(e) = self.spool_gathered() {
-            report.stopped = Some(e.to_string());
-        }
+    /// within [`FINAL_DELIVERY`]. What is left stays spooled for the next
+    /// process; a call the spool cannot take is lost with this one.
+    fn final_delivery(&mut self) {
+        let _ = self.spool_gathered();
         let Some(runtime) = self.runtime.take() else {
-            return report;
+            return;
         };
         let in_flight = self.in_flight.take();
-        let (spool, destination) = (self.spool.clone(), Arc::clone(&self.destination));
+        let remote = &*self;
         let last = async move {
             if let Some(handle) = in_flight {
                 let _ = handle.await;
             }
-            loop {
-                let drained = drain(&spool, destination.as_ref() as &dyn Destination).await;
-                match drained {
-                    Ok(drained) if drained.busy => {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    other => return other,
-                }
+            while matches!(remote.delivery().await, Ok(d) if d.busy) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
-        let outcome = runtime.block_on(async { tokio::time::timeout(FINAL_DELIVERY, last).await });
+        let _ = runtime.block_on(async { tokio::time::timeout(FINAL_DELIVERY, last).await });
         // A hung request is abandoned here, not waited for.
         runtime.shutdown_background();
-        match outcome {
-            Ok(Ok(drained)) => drained,
-            Ok(Err(e)) => {
-                report.stopped = Some(e.to_string());
-                report
-            }
-            Err(_) => {
-                report.stopped = Some(format!(
-                    "no answer within {FINAL_DELIVERY:?}; the rest stays in the spool"
-                ));
-                report.pending = self.spool.pending().map(|p| p.len()).unwrap_or(0);
-                report
-            }
-        }
     }
 
     fn schedule(&mut self, failed: bool, interval: Duration) {

@@ -568,19 +568,14 @@ fn waiting_for_alice(aws: &Aws, work: &Path) -> (std::process::Child, String) {
 fn an_approver_is_who_aws_says_not_who_they_claim() {
     let Some(aws) = Aws::start() else { return };
     let work = tempfile::tempdir().expect("tempdir");
-    let (mut child, id) = waiting_for_alice(&aws, work.path());
+    let (child, id) = waiting_for_alice(&aws, work.path());
     let mallory = support::aws::person(&unique("mallory")).expect("LocalStack");
     let claimed = aws
         .command(work.path(), &["approve", &id, "--as", "alice"])
         .envs(mallory)
         .output()
         .expect("approve");
-    let said = text(&claimed.stderr);
-    assert_eq!(claimed.status.code(), Some(7), "{said}");
-    assert!(said.contains("not `alice`"), "{said}");
-    assert!(!work.path().join("released").exists());
-    let _ = child.kill();
-    let _ = child.wait();
+    refused_approval(&claimed, "not `alice`", work.path(), child);
 }
 
 #[test]
@@ -603,7 +598,7 @@ fn a_plugctl_run_session_cannot_approve() {
             .to_owned()
     };
     let work = tempfile::tempdir().expect("tempdir");
-    let (mut child, id) = waiting_for_alice(&aws, work.path());
+    let (child, id) = waiting_for_alice(&aws, work.path());
     let out = aws
         .command(work.path(), &["approve", &id])
         .env("AWS_ACCESS_KEY_ID", field("AccessKeyId"))
@@ -611,12 +606,23 @@ fn a_plugctl_run_session_cannot_approve() {
         .env("AWS_SESSION_TOKEN", field("SessionToken"))
         .output()
         .expect("approve");
+    refused_approval(&out, "plugctl run's session", work.path(), child);
+}
+
+/// `approve` (its output `out`) was refused (exit 7) saying `says`, and the
+/// run waiting in `work` released nothing; the run is then stopped.
+fn refused_approval(
+    out: &std::process::Output,
+    says: &str,
+    work: &Path,
+    mut run: std::process::Child,
+) {
     let said = text(&out.stderr);
     assert_eq!(out.status.code(), Some(7), "{said}");
-    assert!(said.contains("plugctl run's session"), "{said}");
-    assert!(!work.path().join("released").exists());
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(said.contains(says), "{said}");
+    assert!(!work.join("released").exists());
+    let _ = run.kill();
+    let _ = run.wait();
 }
 
 #[test]

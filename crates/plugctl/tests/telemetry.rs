@@ -730,6 +730,12 @@ fn telemetry_commands_follow_the_configuration_file() {
     );
 }
 
+/// `plugctl run` of run-basics' `build-report`: local steps only.
+fn build_report(fixture: &Path) -> [&str; 5] {
+    let plugin = fixture.to_str().expect("utf-8");
+    ["run", plugin, "build-report", "--param", "target=prod"]
+}
+
 /// Durability issue, item 3: a hung CloudWatch never holds a run's exit or
 /// its audit record; what could not be delivered waits in the spool.
 #[test]
@@ -738,13 +744,7 @@ fn a_hung_cloudwatch_endpoint_never_holds_a_runs_exit() {
     let operator = Operator::new(&hung);
     let work = tempfile::tempdir().expect("tempdir");
     let fixture = repo().join("crates/plugctl/tests/fixtures/run-basics");
-    let args = [
-        "run",
-        fixture.to_str().expect("utf-8"),
-        "build-report",
-        "--param",
-        "target=prod",
-    ];
+    let args = build_report(&fixture);
     // Twice: the second run also finds the first one's spool to deliver.
     for _ in 0..2 {
         let started = std::time::Instant::now();
@@ -778,13 +778,7 @@ fn concurrent_runs_leave_no_telemetry_stranded() {
     };
     let operator = Operator::new(&endpoint);
     let fixture = repo().join("crates/plugctl/tests/fixtures/run-basics");
-    let args = [
-        "run",
-        fixture.to_str().expect("utf-8"),
-        "build-report",
-        "--param",
-        "target=prod",
-    ];
+    let args = build_report(&fixture);
     let dirs: Vec<tempfile::TempDir> = (0..8)
         .map(|_| tempfile::tempdir().expect("tempdir"))
         .collect();

@@ -409,9 +409,18 @@ impl Interpreter {
             .run(&spec)
             .await
             .map_err(|e| ActionFailure::plain(e.to_string()))?;
-        for secret in &session_secrets {
-            output.stdout = redact_bytes(&output.stdout, secret);
-            output.stderr = redact_bytes(&output.stderr, secret);
+        if !session_secrets.is_empty() {
+            // Read as text below anyway, so lossy decoding changes nothing.
+            let scrub = |bytes: &[u8]| {
+                let text = String::from_utf8_lossy(bytes);
+                let scrubbed = (session_secrets.iter().filter(|s| !s.is_empty()))
+                    .fold(text.into_owned(), |t, secret| {
+                        t.replace(secret.as_str(), "***")
+                    });
+                scrubbed.into_bytes()
+            };
+            output.stdout = scrub(&output.stdout);
+            output.stderr = scrub(&output.stderr);
         }
         let value = Value::Map(
             [
@@ -760,21 +769,4 @@ struct CommandHow<'a> {
     env: &'a std::collections::BTreeMap<String, String>,
     /// Working directory, relative to the run's.
     cwd: Option<&'a str>,
-}
-
-/// `bytes` with every occurrence of `secret` replaced by `***`.
-fn redact_bytes(bytes: &[u8], secret: &str) -> Vec<u8> {
-    let needle = secret.as_bytes();
-    if needle.is_empty() {
-        return bytes.to_vec();
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(b"***");
-        rest = &rest[at + needle.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
 }

@@ -42,11 +42,9 @@ pub fn plan(args: &RunArgs) -> Outcome {
     let plan = crate::setup::async_runtime()?
         .block_on(runtime.plan(&prepared))
         .or_usage()?;
-    let admission = report::admission(&prepared);
     match args.output {
         Output::Json => {
-            let mut json = serde_json::to_value(&plan).unwrap_or_default();
-            json["admission"] = serde_json::to_value(&admission).unwrap_or_default();
+            let json = report::plan_json(&plan, &prepared);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
@@ -56,7 +54,7 @@ pub fn plan(args: &RunArgs) -> Outcome {
             let request = &prepared.request;
             let (plugin, skill) = (&request.plugin, &request.skill.name.value);
             print!("plan for {plugin} / {skill} as {}\n{plan}", request.actor);
-            println!("{admission}");
+            println!("{}", report::admission(&prepared));
         }
     }
     Ok(Exit::Success)
