@@ -50,6 +50,61 @@ pub struct AuditLog {
 struct Writer {
     file: BufWriter<File>,
     size: u64,
+    /// The file may end mid-line: it did when opened, or a write failed
+    /// (a full disk) after part of a line reached it. The next block then
+    /// starts with a newline, so a torn fragment never swallows a record.
+    torn: bool,
+}
+
+impl Writer {
+    /// Writes `lines` after the newline a torn tail needs.
+    fn write(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        if self.torn {
+            self.file.flush()?;
+            if !ends_with_newline(self.file.get_ref())? {
+                self.file.write_all(b"\n")?;
+                self.size += 1;
+            }
+            self.torn = false;
+        }
+        self.file.write_all(lines)?;
+        self.size += lines.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes and syncs; on failure, drops what the buffer still holds
+    /// (it cannot be written now, and keeping it would replay half a line
+    /// later) and remembers that the file may end mid-line.
+    fn sync(&mut self) {
+        let flushed = self.file.flush();
+        if flushed.is_err() {
+            self.forget_buffer();
+        } else if self.file.get_ref().sync_data().is_err() {
+            self.torn = true;
+        }
+    }
+
+    fn forget_buffer(&mut self) {
+        let file = self.file.get_ref().try_clone();
+        if let Ok(file) = file {
+            let old = std::mem::replace(&mut self.file, BufWriter::new(file));
+            // The buffered bytes are what could not be written: drop them.
+            let _ = old.into_parts();
+        }
+        self.torn = true;
+    }
+}
+
+/// Whether `file` is empty or its last byte is a newline.
+fn ends_with_newline(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt as _;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] == b'\n')
 }
 
 impl AuditLog {
@@ -92,17 +147,17 @@ impl AuditLog {
         if writer.size > 0 && writer.size + len > self.max_bytes {
             self.rotate(&mut writer, len);
         }
-        if writer.file.write_all(lines).is_ok() {
-            writer.size += len;
+        if writer.write(lines).is_err() {
+            writer.forget_buffer();
         }
         if phase {
-            sync(&mut writer.file);
+            writer.sync();
         }
     }
 
     /// Makes everything appended so far durable.
     pub fn sync(&self) {
-        sync(&mut self.lock().file);
+        self.lock().sync();
     }
 
     /// Shifts `log.N` to `log.N+1` (dropping the oldest), the live file to
@@ -113,7 +168,7 @@ impl AuditLog {
     /// that is live really is full. On any failure it keeps appending to the
     /// current file: a log that grows is better than a lost event.
     fn rotate(&self, writer: &mut Writer, len: u64) {
-        sync(&mut writer.file);
+        writer.sync();
         let lock = rotation_lock(&self.path);
         if let Some(lock) = &lock {
             let _ = lock.lock();
@@ -138,7 +193,7 @@ impl AuditLog {
 
     /// Appends to the live file from here on.
     fn reopen(&self, writer: &mut Writer) {
-        sync(&mut writer.file);
+        writer.sync();
         if let Ok(fresh) = open_writer(&self.path) {
             *writer = fresh;
         }
@@ -176,16 +231,21 @@ fn open_writer(path: &Path) -> Result<Writer, AuditError> {
         std::fs::create_dir_all(dir).map_err(error)?;
     }
     // Owner-only: the log records who did what, with parameters.
+    // Readable too: a torn tail is found by reading the last byte.
     let file = OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .mode(0o600)
         .open(path)
         .map_err(error)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // A process that died mid-write left the tail torn: start on a new line.
+    let torn = !ends_with_newline(&file).unwrap_or(false);
     Ok(Writer {
         file: BufWriter::new(file),
         size,
+        torn,
     })
 }
 
@@ -193,12 +253,6 @@ fn rotated(path: &Path, n: u32) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{n}"));
     PathBuf::from(name)
-}
-
-fn sync(file: &mut BufWriter<File>) {
-    if file.flush().is_ok() {
-        let _ = file.get_ref().sync_data();
-    }
 }
 
 /// Events after which the log is synced: the boundaries a resumed run and an
@@ -235,36 +289,71 @@ impl TelemetrySink for AuditLog {
     }
 }
 
+/// What [`read`] found.
+#[derive(Debug, Default)]
+pub struct AuditRead {
+    /// The records, oldest first.
+    pub records: Vec<Record>,
+    /// Lines that held no record: the torn tail of a write a crash or a
+    /// full disk cut short. Reading goes on past them.
+    pub skipped: usize,
+}
+
+/// Every record begins with this (the struct's first field), and it cannot
+/// occur raw inside a record, where quotes in strings are escaped.
+const RECORD_START: &str = "{\"schema\":";
+
 /// Reads every record of an audit log and its rotated files, oldest first,
-/// optionally only one run's. A torn line (a crash mid-write) is skipped.
-pub fn read(path: &Path, run: Option<&str>) -> Result<Vec<Record>, AuditError> {
-    let mut records = Vec::new();
+/// optionally only one run's. A torn line is counted and skipped; a record
+/// written onto a torn line (by a process that did not know the tail was
+/// torn) is still found.
+pub fn read(path: &Path, run: Option<&str>) -> Result<AuditRead, AuditError> {
+    let mut found = AuditRead::default();
     for n in (1..=KEEP_ROTATED).rev() {
         let old = rotated(path, n);
         if old.exists() {
-            read_one(&old, run, &mut records)?;
+            read_one(&old, run, &mut found)?;
         }
     }
-    read_one(path, run, &mut records)?;
-    Ok(records)
+    read_one(path, run, &mut found)?;
+    Ok(found)
 }
 
-fn read_one(path: &Path, run: Option<&str>, records: &mut Vec<Record>) -> Result<(), AuditError> {
+fn read_one(path: &Path, run: Option<&str>, found: &mut AuditRead) -> Result<(), AuditError> {
     let error = |source| AuditError {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(error)?;
-    for line in BufReader::new(file).lines() {
+    for line in BufReader::new(file).split(b'\n') {
         let line = line.map_err(error)?;
-        let Ok(record) = serde_json::from_str::<Record>(&line) else {
+        let Some(record) = parse_line(&line, &mut found.skipped) else {
             continue;
         };
         if run.is_none_or(|id| record.event.run_id.as_str() == id) {
-            records.push(record);
+            found.records.push(record);
         }
     }
     Ok(())
+}
+
+/// The record on one line, counting what had to be skipped to find it.
+fn parse_line(line: &[u8], skipped: &mut usize) -> Option<Record> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    if let Ok(record) = serde_json::from_slice::<Record>(line) {
+        return Some(record);
+    }
+    *skipped += 1;
+    // A torn fragment with a whole record glued on: the record is the last start.
+    let start = last_occurrence(line, RECORD_START.as_bytes()).filter(|at| *at > 0)?;
+    serde_json::from_slice::<Record>(&line[start..]).ok()
+}
+
+/// Where `needle` last occurs in `haystack`.
+fn last_occurrence(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// One run, summarised from its events.
@@ -380,6 +469,74 @@ mod tests {
         );
     }
 
+    fn started(id: &str) -> RunEvent {
+        RunEvent::now(
+            RunId::new(id).expect("id"),
+            EventKind::RunStarted {
+                plugin: "p".into(),
+                version: "1".into(),
+                skill: "s".into(),
+                actor: Actor::Agent,
+                governance: Default::default(),
+            },
+        )
+    }
+
+    fn line_of(event: RunEvent) -> String {
+        let record = Record {
+            schema: EVENT_SCHEMA_VERSION,
+            event,
+        };
+        format!("{}\n", serde_json::to_string(&record).expect("json"))
+    }
+
+    /// Durability issue, item 2: a log whose last write was cut short (a
+    /// crash, a full disk) gets its next record on a line of its own, and a
+    /// reader counts the torn fragment and goes on.
+    #[tokio::test]
+    async fn a_torn_tail_never_swallows_the_next_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        let whole = line_of(started("a"));
+        std::fs::write(&path, format!("{whole}{}", &whole[..30])).expect("torn log");
+        let log = AuditLog::open(&path).expect("open");
+        log.record(started("b"));
+        log.flush().await;
+        let found = read(&path, None).expect("read");
+        let runs: Vec<&str> = found
+            .records
+            .iter()
+            .map(|r| r.event.run_id.as_str())
+            .collect();
+        assert_eq!(runs, ["a", "b"]);
+        assert_eq!(found.skipped, 1);
+    }
+
+    /// A writer that did not see the tail torn (another process died
+    /// mid-line while it was appending) glues its record onto the fragment:
+    /// the reader still finds the record.
+    #[test]
+    fn a_record_glued_onto_a_torn_fragment_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        let torn = line_of(started("a"));
+        let glued = format!(
+            "{}{}{}",
+            &torn[..40],
+            line_of(started("b")),
+            line_of(started("c"))
+        );
+        std::fs::write(&path, glued).expect("log");
+        let found = read(&path, None).expect("read");
+        let runs: Vec<&str> = found
+            .records
+            .iter()
+            .map(|r| r.event.run_id.as_str())
+            .collect();
+        assert_eq!(runs, ["b", "c"]);
+        assert_eq!(found.skipped, 1);
+    }
+
     #[tokio::test]
     async fn events_round_trip_and_filter_by_run() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -406,8 +563,8 @@ mod tests {
             ));
         }
         log.flush().await;
-        assert_eq!(read(&path, None).expect("read").len(), 4);
-        let only_a = read(&path, Some("a")).expect("read");
+        assert_eq!(read(&path, None).expect("read").records.len(), 4);
+        let only_a = read(&path, Some("a")).expect("read").records;
         assert_eq!(only_a.len(), 2);
         assert!(
             only_a
@@ -433,6 +590,7 @@ mod tests {
         assert!(rotated(&path, 1).exists(), "the log rotated");
         let times: Vec<u64> = read(&path, None)
             .expect("read")
+            .records
             .iter()
             .map(|r| r.event.at_ms)
             .collect();

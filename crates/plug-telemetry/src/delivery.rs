@@ -65,6 +65,7 @@ pub async fn drain(
     // Before letting go of the lock, look again: a process that found it
     // busy meanwhile left its calls here for this one to deliver, and
     // nobody may be left to send them.
+    spool.sweep_temporaries();
     let mut done: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     loop {
         let files: Vec<PathBuf> = (spool.pending()?.into_iter())

@@ -16,6 +16,22 @@ use serde::{Deserialize, Serialize};
 use crate::logs::LogBatch;
 use crate::metrics::Datum;
 
+/// A temporary spool file this old was left by a process that died.
+pub const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Writes `bytes` to a new owner-only file (spooled log events carry run
+/// details, like the audit log) and syncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_data()
+}
+
 /// One pending API call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -83,18 +99,35 @@ impl Spool {
             path: tmp.clone(),
             source: std::io::Error::other(e),
         })?;
-        // Owner-only, like the audit log: spooled log events carry run details.
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(self.error(&tmp))?;
-        file.write_all(&bytes).map_err(self.error(&tmp))?;
-        file.sync_data().map_err(self.error(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(self.error(&path))?;
+        let written = write_synced(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            // A full disk leaves half a file: never let it linger or be sent.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(self.error(&tmp)(e));
+        }
         Ok(path)
+    }
+
+    /// Removes temporary files older than [`STALE_TEMP`]: what a process
+    /// killed between writing and renaming left behind. Called under the
+    /// spool's lock; a young one may be another process's `put` in flight.
+    pub fn sweep_temporaries(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = std::time::SystemTime::now();
+        for entry in entries.filter_map(Result::ok) {
+            let is_temp = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"));
+            let age = (entry.metadata().ok())
+                .and_then(|m| m.modified().ok())
+                .and_then(|at| now.duration_since(at).ok());
+            if is_temp && age.is_some_and(|age| age > STALE_TEMP) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The pending files, oldest first. A missing folder is an empty spool.
@@ -118,16 +151,49 @@ impl Spool {
         Ok(files)
     }
 
-    /// Reads one pending file. A file that does not parse is moved to `dead/`.
+    /// Reads one pending file. A file that cannot be read or does not
+    /// parse is moved to `dead/`, so one bad file never blocks the others.
+    /// In a file of log lines only the lines that do not parse are
+    /// dropped (and kept in `dead/` with the reason): the rest are sent.
     pub fn read(&self, path: &Path) -> Result<Option<Pending>, SpoolError> {
-        let bytes = std::fs::read(path).map_err(self.error(path))?;
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                self.bury(path, &format!("unreadable: {e}"))?;
+                return Ok(None);
+            }
+        };
         match decode(&bytes) {
-            Ok(pending) => Ok(Some(pending)),
+            Ok((pending, bad)) if bad.is_empty() => Ok(Some(pending)),
+            Ok((Pending::Logs(batch), _)) if batch.events.is_empty() => {
+                self.bury(path, "no event line could be read")?;
+                Ok(None)
+            }
+            Ok((pending, bad)) => {
+                self.keep_bad_lines(path, &bad)?;
+                Ok(Some(pending))
+            }
             Err(e) => {
                 self.bury(path, &format!("unreadable: {e}"))?;
                 Ok(None)
             }
         }
+    }
+
+    /// Keeps the lines of `path` that did not parse in `dead/`.
+    fn keep_bad_lines(&self, path: &Path, bad: &[BadLine]) -> Result<(), SpoolError> {
+        let dead = self.dir.join("dead");
+        std::fs::create_dir_all(&dead).map_err(self.error(&dead))?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let target = dead.join(format!("{name}.bad-lines"));
+        let mut text = Vec::new();
+        for line in bad {
+            let _ = writeln!(text, "line {}: {}", line.number, line.reason);
+            text.extend_from_slice(&line.bytes);
+            text.push(b'\n');
+        }
+        write_synced(&target, &text).map_err(self.error(&target))
     }
 
     /// Removes a delivered file.
@@ -217,32 +283,51 @@ fn encode(pending: &Pending) -> Result<Vec<u8>, serde_json::Error> {
     }
 }
 
-/// Reads what [`encode`] wrote.
-fn decode(bytes: &[u8]) -> Result<Pending, String> {
+/// A line of a log-lines file that does not parse.
+#[derive(Debug)]
+struct BadLine {
+    /// Its line number in the file, from 1.
+    number: usize,
+    reason: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads what [`encode`] wrote, with the event lines that did not parse.
+fn decode(bytes: &[u8]) -> Result<(Pending, Vec<BadLine>), String> {
     let mut lines = bytes.split(|&b| b == b'\n');
     let first = lines.next().unwrap_or_default();
     let Ok(header) = serde_json::from_slice::<LogLinesHeader>(first) else {
-        return serde_json::from_slice(bytes).map_err(|e| e.to_string());
+        let pending = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        return Ok((pending, Vec::new()));
     };
-    let events = lines
-        .enumerate()
-        .map(|(n, line)| {
-            let line = std::str::from_utf8(line).map_err(|e| format!("event {n}: {e}"))?;
-            let (at, message) = line
-                .split_once(' ')
-                .ok_or_else(|| format!("event {n}: no timestamp"))?;
-            let timestamp_ms = at.parse().map_err(|e| format!("event {n}: {e}"))?;
-            Ok(crate::logs::LogEvent {
-                timestamp_ms,
-                message: message.to_owned(),
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    Ok(Pending::Logs(LogBatch {
+    let (mut events, mut bad) = (Vec::new(), Vec::new());
+    for (n, line) in lines.enumerate() {
+        match decode_event(line) {
+            Ok(event) => events.push(event),
+            Err(reason) => bad.push(BadLine {
+                number: n + 2,
+                reason,
+                bytes: line.to_vec(),
+            }),
+        }
+    }
+    let batch = LogBatch {
         group: header.group,
         stream: header.stream,
         events,
-    }))
+    };
+    Ok((Pending::Logs(batch), bad))
+}
+
+/// One `<timestamp_ms> <message>` line.
+fn decode_event(line: &[u8]) -> Result<crate::logs::LogEvent, String> {
+    let line = std::str::from_utf8(line).map_err(|e| e.to_string())?;
+    let (at, message) = line.split_once(' ').ok_or("no timestamp")?;
+    let timestamp_ms = at.parse().map_err(|e| format!("timestamp: {e}"))?;
+    Ok(crate::logs::LogEvent {
+        timestamp_ms,
+        message: message.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -337,6 +422,52 @@ mod tests {
         assert_eq!(spool.read(&path).expect("read"), None);
         assert!(spool.pending().expect("list").is_empty());
         assert_eq!(spool.dead().len(), 1);
+    }
+
+    /// Durability issue, item 2: one damaged line in a spooled log call
+    /// costs that line, not the whole call, and is kept for inspection.
+    #[test]
+    fn a_damaged_log_line_is_set_aside_and_the_rest_delivered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = Spool::new(dir.path());
+        let path = spool
+            .put(&log_batch(&["one", "two", "three"]), 1)
+            .expect("put");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("1700000000001 two", "17000\u{0}")).expect("damage");
+        let Some(Pending::Logs(batch)) = spool.read(&path).expect("read") else {
+            panic!("the call is still delivered");
+        };
+        let messages: Vec<&str> = batch.events.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages, ["one", "three"]);
+        let kept = std::fs::read_to_string(dir.path().join("dead").join(format!(
+            "{}.bad-lines",
+            path.file_name().expect("name").to_string_lossy()
+        )))
+        .expect("the bad line is kept");
+        assert!(kept.starts_with("line 3: "), "{kept}");
+    }
+
+    /// A process killed between writing and renaming leaves a temporary
+    /// file: it is never listed, and a sweep removes it once it is stale.
+    #[test]
+    fn stale_temporaries_are_swept_and_young_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = Spool::new(dir.path());
+        let old = dir.path().join(".0000000000001-a.json.tmp");
+        let young = dir.path().join(".0000000000002-b.json.tmp");
+        std::fs::write(&old, b"{\"kind\":").expect("old");
+        std::fs::write(&young, b"{\"kind\":").expect("young");
+        let long_ago = std::time::SystemTime::now() - STALE_TEMP * 2;
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(long_ago))
+            .expect("age");
+        assert!(spool.pending().expect("list").is_empty());
+        spool.sweep_temporaries();
+        assert!(!old.exists(), "the stale temporary is gone");
+        assert!(young.exists(), "a put in flight is left alone");
     }
 
     #[test]

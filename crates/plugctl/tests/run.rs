@@ -193,6 +193,34 @@ fn a_run_succeeds_and_leaves_a_journal_and_audit_log() {
     }
 }
 
+/// A crash mid-write left the audit log's last line torn: the next run's
+/// records start on a line of their own, and `plugctl audit` lists every
+/// run, warning about the fragment (durability issue, item 2).
+#[test]
+fn a_torn_audit_log_loses_no_later_run() {
+    let env = Env::new();
+    let earlier = serde_json::json!({"schema": 1, "run_id": "20260101T000000-000001", "at_ms": 1, "event": "run_started", "plugin": "p", "version": "1.0.0", "skill": "s", "actor": "agent"}).to_string();
+    let torn = format!("{earlier}\n{}", &earlier[..25]);
+    std::fs::write(env.state.path().join("audit.jsonl"), torn).expect("torn log");
+    let out = env.run(&["run", &fixture(), "build-report", "--param", "target=x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = only_run_id(env.state.path());
+    let out = env.run(&["audit", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let runs: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let ids: Vec<&str> = runs.iter().filter_map(|r| r["run_id"].as_str()).collect();
+    assert_eq!(ids, ["20260101T000000-000001", id.as_str()]);
+    assert_eq!(runs[1]["outcome"], "succeeded", "{runs:?}");
+    assert!(
+        text(&out.stderr).contains("skipped 1 torn line"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn a_missing_param_is_a_usage_error_before_anything_runs() {
     let env = Env::new();

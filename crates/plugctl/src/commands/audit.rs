@@ -19,7 +19,16 @@ pub fn run(args: &AuditArgs) -> Outcome {
     let settings = crate::setup::settings(args.identity.flags())?;
     let path = settings.state.audit_log();
     let records = match plug_telemetry::read(&path, args.run.as_deref()) {
-        Ok(r) => r,
+        Ok(found) => {
+            if found.skipped > 0 {
+                let lines = found.skipped;
+                eprintln!(
+                    "warning: skipped {lines} torn line(s) in {}",
+                    path.display()
+                );
+            }
+            found.records
+        }
         Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(usage(&e.to_string())),
     };
