@@ -93,7 +93,7 @@ impl World for RealWorld {
             aws: sessions,
             tools: servers.clone(),
             hooks: Arc::new(hooks),
-            commands: Arc::new(plug_skill::command::ProcessRunner),
+            commands: Arc::new(plug_skill::command::ProcessRunner::default()),
             servers: Some(servers),
         })
     }

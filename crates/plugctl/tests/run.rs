@@ -667,6 +667,50 @@ fn a_run_that_cannot_journal_does_not_start() {
     );
 }
 
+/// What a step leaves running in the background serves the steps after it
+/// and ends with the run, and it does not hold its step open by keeping the
+/// output pipe (durability issue, item 5).
+#[test]
+fn a_background_process_serves_later_steps_and_ends_with_the_run() {
+    let env = Env::new();
+    let plugin = env.work.path().join("plugin");
+    std::fs::create_dir_all(plugin.join("skills")).expect("mkdir");
+    std::fs::write(
+        plugin.join("plugin.yaml"),
+        "plugin:\n  name: lingering\n  version: 0.1.0\n  skills:\n    - name: server\n      path: ./skills/server.yaml\n",
+    )
+    .expect("manifest");
+    std::fs::write(
+        plugin.join("skills/server.yaml"),
+        "skill:\n  name: server\n  description: d\n  steps:\n    - name: start\n      action: run_command\n      command: [sh, -c, 'sleep 300 & echo $! > bg.pid']\n      timeout: 60s\n    - name: use\n      action: run_command\n      command: [sh, -c, 'kill -0 $(cat bg.pid)']\n",
+    )
+    .expect("skill");
+    let out = env.run(&["run", &plugin.display().to_string(), "server"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let journal = std::fs::read_to_string(
+        env.state
+            .path()
+            .join(format!("runs/{}.jsonl", only_run_id(env.state.path()))),
+    )
+    .expect("journal");
+    assert!(!journal.contains("timed out"), "{journal}");
+    let sleep_pid = std::fs::read_to_string(env.work.path().join("bg.pid"))
+        .expect("pid")
+        .trim()
+        .to_owned();
+    wait_for("the background sleep to be gone", || {
+        !Path::new(&format!("/proc/{sleep_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{sleep_pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
+}
+
 /// An interrupted step's whole process group goes with it: a `sleep` inside
 /// `sh -c` does not outlive the run to race a resume (durability issue,
 /// item 5).

@@ -310,7 +310,7 @@ impl World {
     }
 
     pub fn real_commands(mut self) -> Self {
-        self.commands = Arc::new(plug_skill::command::ProcessRunner);
+        self.commands = Arc::new(plug_skill::command::ProcessRunner::default());
         self.options.command_env = [("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())]
             .into_iter()
             .collect();
