@@ -3,24 +3,44 @@
 //! every front end: the run stops at its next step boundary, is journaled
 //! as interrupted, and can be resumed.
 
-/// Resolves when the process receives SIGINT or SIGTERM. If a handler
-/// cannot be installed, that signal keeps its default action.
-pub async fn stop_requested() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// Listens for SIGINT and SIGTERM from its creation on, so that a signal
+/// that comes while the first is being handled is not missed. A handler
+/// that cannot be installed leaves that signal its default action.
+pub struct StopSignals {
+    terminate: Option<Signal>,
+    interrupt: Option<Signal>,
+}
+
+impl StopSignals {
+    /// Starts listening. Needs a tokio runtime.
+    pub fn listen() -> StopSignals {
+        StopSignals {
+            terminate: signal(SignalKind::terminate()).ok(),
+            interrupt: signal(SignalKind::interrupt()).ok(),
         }
-    };
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        () = terminate => {}
-        () = interrupt => {}
     }
+
+    /// Resolves at the next SIGINT or SIGTERM.
+    pub async fn recv(&mut self) {
+        async fn next(signal: &mut Option<Signal>) {
+            let received = match signal {
+                Some(signal) => signal.recv().await.is_some(),
+                None => false,
+            };
+            if !received {
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::select! {
+            () = next(&mut self.terminate) => {}
+            () = next(&mut self.interrupt) => {}
+        }
+    }
+}
+
+/// Resolves when the process receives SIGINT or SIGTERM.
+pub async fn stop_requested() {
+    StopSignals::listen().recv().await;
 }

@@ -85,6 +85,11 @@ pub struct Served {
     /// Each run holds a read guard; shutdown takes the write lock.
     runs: Arc<RwLock<()>>,
     shutdown: CancellationToken,
+    /// Fires on a second signal during shutdown: runs stop mid-step, their
+    /// step's processes killed, instead of finishing the step.
+    stop_now: CancellationToken,
+    /// A signal (not the client) began the shutdown.
+    signalled: std::sync::atomic::AtomicBool,
 }
 
 impl Served {
@@ -95,6 +100,8 @@ impl Served {
             runtime,
             runs: Arc::new(RwLock::new(())),
             shutdown: CancellationToken::new(),
+            stop_now: CancellationToken::new(),
+            signalled: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -117,6 +124,32 @@ impl Served {
     pub fn shutdown(&self) -> &CancellationToken {
         &self.shutdown
     }
+
+    /// Stops the server on SIGINT or SIGTERM: the first lets runs finish
+    /// their step (at most [`DRAIN_GRACE`]), a second stops them mid-step.
+    async fn stop_on_signals(self: Arc<Self>) {
+        let mut signals = plug_runtime::signals::StopSignals::listen();
+        signals.recv().await;
+        eprintln!(
+            "plugctl serve: stopping; runs finish their current step (at most {}), a second signal stops them now",
+            humantime::format_duration(DRAIN_GRACE)
+        );
+        (self.signalled).store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shutdown.cancel();
+        tokio::spawn(async move {
+            signals.recv().await;
+            self.stop_now.cancel();
+        });
+    }
+}
+
+/// Why `serve` returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The client closed the session (stdio).
+    ClientLeft,
+    /// SIGINT or SIGTERM stopped the server; its runs are interrupted.
+    Signalled,
 }
 
 /// The MCP server: one per session, all sharing [`Served`].
@@ -160,18 +193,17 @@ impl ServerHandler for PlugServer {
     }
 }
 
-/// Serves one client over stdin/stdout until it closes them, then lets runs
-/// reach a step boundary.
+/// Serves one client over stdin/stdout until it closes them or the server
+/// shuts down, then lets runs reach a step boundary.
 pub async fn serve_stdio(served: Arc<Served>) -> Result<(), ServeError> {
     let transport = rmcp::transport::stdio_pipes();
     let running = PlugServer(served.clone())
         .serve(transport)
         .await
         .map_err(|e| ServeError::Session(e.to_string()))?;
-    // A signal ends the session as the client closing it would.
     tokio::select! {
         _ = running.waiting() => {}
-        () = plug_runtime::signals::stop_requested() => {}
+        () = served.shutdown().cancelled() => {}
     }
     served.drain(DRAIN_GRACE).await;
     Ok(())
@@ -188,24 +220,27 @@ pub struct ServeOptions {
     pub token_file: Option<PathBuf>,
 }
 
-/// Serves `options.plugins` until the client goes away (stdio) or Ctrl-C (HTTP).
-pub fn serve(runtime: Runtime, options: &ServeOptions) -> Result<(), ServeError> {
+/// Serves `options.plugins` until the client goes away (stdio), or SIGINT
+/// or SIGTERM (both transports).
+pub fn serve(runtime: Runtime, options: &ServeOptions) -> Result<Ended, ServeError> {
     let catalog = Catalog::load(&options.plugins, &runtime.settings().governance.allow)?;
     let state = runtime.settings().state.clone();
     let tokio = tokio::runtime::Runtime::new().map_err(ServeError::Runtime)?;
     let served = Served::new(catalog, runtime);
     let result = tokio.block_on(async {
+        tokio::spawn(served.clone().stop_on_signals());
         match options.http {
             Some(addr) => {
-                let shutdown = served.shutdown().clone();
-                tokio::spawn(async move {
-                    plug_runtime::signals::stop_requested().await;
-                    shutdown.cancel();
-                });
-                http::serve_http(served, addr, options.token_file.as_deref(), &state).await
+                http::serve_http(served.clone(), addr, options.token_file.as_deref(), &state).await
             }
-            None => serve_stdio(served).await,
-        }
+            None => serve_stdio(served.clone()).await,
+        }?;
+        Ok(
+            match served.signalled.load(std::sync::atomic::Ordering::SeqCst) {
+                true => Ended::Signalled,
+                false => Ended::ClientLeft,
+            },
+        )
     });
     // A blocking stdin read cannot be cancelled; do not wait for it.
     tokio.shutdown_timeout(Duration::from_secs(1));

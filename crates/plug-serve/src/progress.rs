@@ -48,6 +48,13 @@ impl Boundary {
         }
     }
 
+    /// Stops the run now, mid-step: the step is interrupted (its processes
+    /// killed) and run again by a resume.
+    pub fn stop_now(&self) {
+        self.lock().requested = true;
+        let _ = self.stop.send(true);
+    }
+
     fn enter_step(&self) {
         self.lock().in_step = true;
     }

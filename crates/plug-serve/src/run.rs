@@ -246,9 +246,12 @@ async fn spawn_run(
     let served = served.clone();
     tokio::spawn(async move {
         let _running = running;
+        let stop_now = served.stop_now.clone();
         let stopper = tokio::spawn(async move {
             cancel.cancelled().await;
             boundary.request_stop();
+            stop_now.cancelled().await;
+            boundary.stop_now();
         });
         eprintln!("{}", plug_runtime::report::started(&prepared, &journal));
         let report = served

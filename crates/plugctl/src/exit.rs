@@ -16,6 +16,7 @@ pub enum Exit {
     /// `run`: a hook blocked the run.
     Blocked = 5,
     /// `run`: interrupted (Ctrl-C, SIGTERM or the skill timeout); `plugctl resume` continues it.
+    /// `serve`: stopped by SIGINT or SIGTERM, its runs interrupted.
     Interrupted = 6,
     /// `run`: refused before it started by deny-by-default: the skill is not
     /// allowed, or it needs AWS without a role or a permission source.

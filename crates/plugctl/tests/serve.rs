@@ -526,6 +526,8 @@ async fn without_elicitation_an_approval_waits_for_plugctl_approve() {
 struct HttpServer {
     child: Child,
     url: String,
+    /// What it printed on stderr so far.
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl HttpServer {
@@ -553,8 +555,24 @@ impl HttpServer {
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        HttpServer { child, url }
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let keep = said.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                keep.lock().expect("stderr lines").push(line);
+            }
+        });
+        HttpServer {
+            child,
+            url,
+            stderr: said,
+        }
+    }
+
+    /// Whether a stderr line so far contains `text`.
+    fn said(&self, text: &str) -> bool {
+        let lines = self.stderr.lock().expect("stderr lines");
+        lines.iter().any(|l| l.contains(text))
     }
 
     fn spec(&self, token: &str) -> ServerSpec {
@@ -572,6 +590,121 @@ impl Drop for HttpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+impl HttpServer {
+    /// Sends SIGTERM, as systemd and container runtimes do.
+    fn sigterm(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    }
+
+    /// Waits for the server to exit; its exit code.
+    fn exit_code(&mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(std::time::Instant::now() < deadline, "serve did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// Whether any process still runs in `dir` (a step's, started there).
+fn processes_in(dir: &std::path::Path) -> Vec<String> {
+    let dir = dir.canonicalize().expect("dir");
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd == dir))
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("stat")).is_ok_and(|stat| !stat.contains(") Z "))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Starts the two-step skill through `server` and waits for its first step.
+async fn start_two_steps(env: &Env, server: &HttpServer, pause: u64) -> Arc<McpClient> {
+    let client = Arc::new(connect(&server.spec(TOKEN)).await);
+    let calling = client.clone();
+    tokio::spawn(async move {
+        let arguments = json!({"pause": pause});
+        let _ = (calling)
+            .call_tool(
+                "serve-basics__two-steps",
+                &arguments,
+                &CallOptions::default(),
+            )
+            .await;
+    });
+    let started = env.work.path().join("first.started");
+    wait_for("the first step", || started.exists());
+    client
+}
+
+/// SIGTERM stops `serve` as Ctrl-C does: the run in flight finishes its
+/// step, is journaled and audited as interrupted, and the server exits 6
+/// (durability issue, item 4).
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_serve_with_its_runs_interrupted_at_a_step_boundary() {
+    let env = Env::new();
+    let mut server = HttpServer::start(&env, &[&fixture("serve-basics")]);
+    let _client = start_two_steps(&env, &server, 2).await;
+    server.sigterm();
+    assert_eq!(server.exit_code(), Some(6));
+    assert!(
+        env.work.path().join("first.done").exists(),
+        "step 1 finished"
+    );
+    assert!(
+        !env.work.path().join("second.done").exists(),
+        "step 2 never began"
+    );
+    assert!(
+        env.journals().contains("\"state\":\"interrupted\""),
+        "{}",
+        env.journals()
+    );
+    assert!(
+        env.audit().contains("\"outcome\":\"interrupted\""),
+        "{}",
+        env.audit()
+    );
+}
+
+/// A second signal does not wait for the step: its processes are killed,
+/// and nothing the run started outlives the server.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sigterm_stops_serve_mid_step_leaving_no_process() {
+    let env = Env::new();
+    let mut server = HttpServer::start(&env, &[&fixture("serve-basics")]);
+    let _client = start_two_steps(&env, &server, 300).await;
+    assert!(!processes_in(env.work.path()).is_empty(), "the step runs");
+    server.sigterm();
+    wait_for("the shutdown to begin", || {
+        server.said("plugctl serve: stopping")
+    });
+    server.sigterm();
+    assert_eq!(server.exit_code(), Some(6));
+    assert!(
+        env.journals().contains("\"state\":\"interrupted\""),
+        "{}",
+        env.journals()
+    );
+    wait_for("the step's processes to end", || {
+        processes_in(env.work.path()).is_empty()
+    });
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -21,7 +21,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings (validation errors, warnings with --strict, a denied check) or a failed run step; 2 usage or I/O error; 3 run denied by the permission gate; 4 approval refused; 5 blocked by a hook; 6 interrupted by Ctrl-C, SIGTERM or the skill timeout (resume it); 7 refused by deny-by-default (skill not allowed, no role or permission source, or an unverified human); 141 the reader of stdout went away (`| head`).";
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 findings (validation errors, warnings with --strict, a denied check) or a failed run step; 2 usage or I/O error; 3 run denied by the permission gate; 4 approval refused; 5 blocked by a hook; 6 interrupted by Ctrl-C, SIGTERM or the skill timeout (resume it), or serve stopped by a signal; 7 refused by deny-by-default (skill not allowed, no role or permission source, or an unverified human); 141 the reader of stdout went away (`| head`).";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
