@@ -27,6 +27,9 @@ pub enum TelemetryError {
     /// The spool could not be read.
     #[error(transparent)]
     Spool(#[from] plug_telemetry::spool::SpoolError),
+    /// CloudTrail could not be asked.
+    #[error("CloudTrail: {0}")]
+    Lookup(#[from] plug_telemetry::cloudtrail::LookupError),
     /// CloudWatch refused a call.
     #[error("{name}: {message}")]
     Send {
@@ -107,4 +110,21 @@ pub async fn operator_sdk(settings: &RunSettings) -> Result<aws_config::SdkConfi
         return Err(TelemetryError::NoRegion);
     }
     Ok(sdk)
+}
+
+/// What CloudTrail recorded for the session of the run whose audit records
+/// are `records`: from a minute before its first event to CloudTrail's
+/// delivery delay after its last, asked as the operator.
+pub async fn cloudtrail_of_run(
+    settings: &RunSettings,
+    run_id: &plug_core::RunId,
+    records: &[plug_telemetry::Record],
+) -> Result<Vec<plug_telemetry::cloudtrail::TrailEvent>, TelemetryError> {
+    use plug_telemetry::cloudtrail;
+    let at = |record: Option<&plug_telemetry::Record>| record.map_or(0, |r| r.event.at_ms);
+    let start = at(records.first()).saturating_sub(60_000);
+    let end = (at(records.last()).saturating_add(cloudtrail::DELIVERY_DELAY_MS))
+        .min(plug_core::event::now_ms());
+    let client = cloudtrail::client(&operator_sdk(settings).await?, None);
+    Ok(cloudtrail::lookup(&client, &run_id.role_session_name(), start, end).await?)
 }

@@ -3,10 +3,9 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use plug_core::event::now_ms;
 use plug_telemetry::Record;
 use plug_telemetry::audit::{RunSummary, summaries};
-use plug_telemetry::cloudtrail::{self, DELIVERY_DELAY_MS, TimelineEntry};
+use plug_telemetry::cloudtrail::{self, TimelineEntry};
 
 use plug_runtime::RunSettings;
 
@@ -53,26 +52,13 @@ fn lookup(
     records: &[Record],
     settings: &RunSettings,
 ) -> Result<Vec<cloudtrail::TrailEvent>, String> {
-    let start = records
-        .first()
-        .map_or(0, |r| r.event.at_ms)
-        .saturating_sub(60_000);
-    let end = records
-        .last()
-        .map_or(0, |r| r.event.at_ms)
-        .saturating_add(DELIVERY_DELAY_MS)
-        .min(now_ms());
+    let run_id = plug_core::RunId::new(run_id).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async {
-        let sdk = plug_runtime::telemetry::operator_sdk(settings)
-            .await
-            .map_err(|e| e.to_string())?;
-        let client = cloudtrail::client(&sdk, None);
-        cloudtrail::lookup(&client, &format!("plugctl-{run_id}"), start, end)
-            .await
-            .map_err(|e| e.to_string())
-    })
+    (runtime.block_on(plug_runtime::telemetry::cloudtrail_of_run(
+        settings, &run_id, records,
+    )))
+    .map_err(|e| e.to_string())
 }
 
 fn clock(at_ms: u64) -> String {
