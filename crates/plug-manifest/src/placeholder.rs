@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+pub mod shell;
+
 /// Values the runtime always knows.
 pub const BUILTINS: &[&str] = &[
     "timestamp",

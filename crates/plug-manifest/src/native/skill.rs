@@ -10,6 +10,7 @@ use crate::diagnostic::{Code, Findings, did_you_mean};
 use crate::native::model::{
     Action, CommandLine, Fallback, OnFailure, Param, ParamType, Skill, Step,
 };
+use crate::placeholder::shell::ShellContext;
 use crate::yaml::{Node, NodeKind, Scalar};
 
 const SKILL_FIELDS: &[&str] = &["name", "description", "kind", "params", "steps"];
@@ -346,10 +347,7 @@ fn decode_action(
     Some(match action {
         "run_command" => Action::RunCommand {
             command: command_line(f, &x)?,
-            shell: x
-                .get("shell")
-                .and_then(|n| bool_of(f, n, "shell"))
-                .unwrap_or(false),
+            shell: shell_flag(f, &x),
             env: x.get("env").map(|n| env_map(f, n)).unwrap_or_default(),
             cwd: x.opt_string(f, "cwd"),
             aws: x
@@ -395,6 +393,34 @@ fn decode_action(
         },
         _ => return None,
     })
+}
+
+/// `shell:`, with a `shell: true` line's placeholders checked: each must sit
+/// where the shell can take its value as data (see `placeholder::shell`).
+fn shell_flag(f: &mut Findings, x: &Fields<'_, '_>) -> bool {
+    let shell = (x.get("shell"))
+        .and_then(|n| bool_of(f, n, "shell"))
+        .unwrap_or(false);
+    let line = x.get("command").and_then(|n| Some((n.span, n.as_str()?)));
+    if let (true, Some((span, line))) = (shell, line) {
+        for (_, inner, context) in crate::placeholder::shell::placeholders(line) {
+            if !context.is_usable() {
+                let place = match context {
+                    ShellContext::Escaped => "right after a backslash",
+                    _ => "inside single quotes",
+                };
+                f.error(
+                    span,
+                    Code::ShellPlaceholder,
+                    format!(
+                        "`<{inner}>` is {place}, where the shell cannot take its value as data; \
+                         put it outside quotes or inside double quotes"
+                    ),
+                );
+            }
+        }
+    }
+    shell
 }
 
 fn command_line(f: &mut Findings, x: &Fields<'_, '_>) -> Option<CommandLine> {

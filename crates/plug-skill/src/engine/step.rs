@@ -691,31 +691,84 @@ fn exec_argv(
         .collect()
 }
 
-/// Shell form (`shell: true`): placeholders become `"$PLUGCTL_ARG_n"` and their
-/// values travel as environment variables, so the shell never parses a param.
+/// Shell form (`shell: true`): each placeholder becomes a reference to an
+/// environment variable holding its value, written for the quoting it sits
+/// in (`"${PLUGCTL_ARG_n}"` outside quotes, `${PLUGCTL_ARG_n}` inside double
+/// quotes), so the shell never parses a param and never splits one. A list
+/// `command` is quoted word by word. Placeholders inside single quotes or
+/// after a backslash are refused (`validate` reports them too).
 fn shell_argv(
     command: &CommandLine,
     scope: &crate::template::Scope,
     env: &mut std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<String>, ActionFailure> {
-    let line = match command {
-        CommandLine::Line(line) => line.clone(),
-        CommandLine::Argv(argv) => shell_words::join(argv),
+    let mut vars = ShellVars {
+        scope,
+        env,
+        count: 0,
     };
-    let mut script = String::with_capacity(line.len());
-    let mut last = 0;
-    for (n, (range, inner)) in plug_manifest::placeholder::scan(&line).enumerate() {
-        let value = scope
-            .lookup(inner)
-            .map_err(|e| ActionFailure::plain(e.to_string()))?;
-        let var = format!("PLUGCTL_ARG_{n}");
-        env.insert(var.clone(), text_of(&value));
-        script.push_str(&line[last..range.start]);
-        script.push_str(&format!("\"${var}\""));
-        last = range.end;
-    }
-    script.push_str(&line[last..]);
+    let script = match command {
+        CommandLine::Line(line) => vars.line(line)?,
+        CommandLine::Argv(argv) => (argv.iter().map(|word| vars.word(word)))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(" "),
+    };
     Ok(vec!["sh".into(), "-c".into(), script])
+}
+
+/// The values a shell script refers to, as they are given names.
+struct ShellVars<'a> {
+    scope: &'a crate::template::Scope,
+    env: &'a mut std::collections::BTreeMap<String, String>,
+    count: usize,
+}
+
+impl ShellVars<'_> {
+    /// Puts the value of placeholder `inner` in a new variable; its name.
+    fn bind(&mut self, inner: &str) -> Result<String, ActionFailure> {
+        let value = (self.scope.lookup(inner)).map_err(|e| ActionFailure::plain(e.to_string()))?;
+        let var = format!("PLUGCTL_ARG_{}", self.count);
+        self.count += 1;
+        self.env.insert(var.clone(), text_of(&value));
+        Ok(var)
+    }
+
+    /// A script line, each placeholder written for its quoting.
+    fn line(&mut self, line: &str) -> Result<String, ActionFailure> {
+        let mut script = String::with_capacity(line.len());
+        let mut last = 0;
+        for (range, inner, context) in plug_manifest::placeholder::shell::placeholders(line) {
+            if !context.is_usable() {
+                return Err(ActionFailure::plain(format!(
+                    "`<{inner}>` sits inside single quotes or after a backslash, where the shell cannot take its value as data"
+                )));
+            }
+            let var = self.bind(inner)?;
+            script.push_str(&line[last..range.start]);
+            script.push_str(&context.expansion(&var));
+            last = range.end;
+        }
+        script.push_str(&line[last..]);
+        Ok(script)
+    }
+
+    /// One argument of a list `command`, as one shell word.
+    fn word(&mut self, word: &str) -> Result<String, ActionFailure> {
+        let mut quoted = String::new();
+        let mut last = 0;
+        for (range, inner) in plug_manifest::placeholder::scan(word) {
+            if range.start > last {
+                quoted.push_str(&shell_words::quote(&word[last..range.start]));
+            }
+            let var = self.bind(inner)?;
+            quoted.push_str(&format!("\"${{{var}}}\""));
+            last = range.end;
+        }
+        if last < word.len() || quoted.is_empty() {
+            quoted.push_str(&shell_words::quote(&word[last..]));
+        }
+        Ok(quoted)
+    }
 }
 
 fn text_of(value: &Value) -> String {
