@@ -92,7 +92,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, LoadError> {
         .unwrap_or(Path::new("."))
         .canonicalize()
         .map_err(io)?;
-    let text = std::fs::read_to_string(&manifest_path).map_err(io)?;
+    let text = crate::paths::read_inside(&root, &manifest_path).map_err(io)?;
     Ok(load_from_text(
         &root,
         display_name(path, &manifest_path),
@@ -176,7 +176,8 @@ pub fn load_from_text(root: &Path, manifest_name: PathBuf, text: String) -> Plug
         for entry in &manifest.skills {
             let Some(file) = &entry.file else { continue };
             let shown = display_root.join(entry.path.value.trim_start_matches("./"));
-            let (skill, skill_findings) = load_skill(manifest, &entry.name.value, file, shown);
+            let (skill, skill_findings) =
+                load_skill(manifest, &entry.name.value, (root, file), shown);
             findings.extend(skill_findings);
             skills.push(LoadedSkill {
                 required_permissions: entry
@@ -221,10 +222,10 @@ fn parse_doc(f: &mut Findings) -> Option<Node> {
 fn load_skill(
     manifest: &Manifest,
     entry_name: &str,
-    path: &Path,
+    (root, path): (&Path, &Path),
     shown: PathBuf,
 ) -> (LoadedSkill, Vec<Finding>) {
-    match std::fs::read_to_string(path) {
+    match crate::paths::read_inside(root, path) {
         Ok(text) => load_skill_text(Some(manifest), Some(entry_name), shown, text),
         Err(e) => {
             let file = SourceFile::new(shown, "");

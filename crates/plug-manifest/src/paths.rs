@@ -52,6 +52,48 @@ pub fn lexically_inside(relative: &str) -> bool {
     true
 }
 
+/// The largest plugin source file read (a manifest, skill, JSON or
+/// Markdown file): far above any real one, and it keeps a hostile file from
+/// being read whole into memory and echoed in diagnostics.
+pub const MAX_SOURCE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads a plugin's text file at `path`, which must stay inside `root`
+/// once symlinks are followed, be a regular file (a FIFO would block the
+/// read forever, holding the store's lock with it) and be at most
+/// [`MAX_SOURCE_BYTES`] long. The checks are made on the open descriptor,
+/// opened without blocking, so a file swapped in between is caught too.
+pub fn read_inside(root: &Path, path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
+    let canonical = path.canonicalize()?;
+    let root = root.canonicalize()?;
+    if !canonical.starts_with(&root) {
+        let message = "it is a symlink (or goes through one) that leaves the plugin root";
+        return Err(Error::new(ErrorKind::PermissionDenied, message));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&canonical)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let message = "it is not a regular file (a FIFO, socket, device or folder)";
+        return Err(Error::new(ErrorKind::InvalidInput, message));
+    }
+    if meta.len() > MAX_SOURCE_BYTES {
+        let message = format!(
+            "it is {} bytes long, more than the {MAX_SOURCE_BYTES} a plugin file may be",
+            meta.len()
+        );
+        return Err(Error::new(ErrorKind::InvalidInput, message));
+    }
+    let mut text = String::with_capacity(meta.len() as usize);
+    file.by_ref()
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +144,25 @@ mod tests {
             resolve_inside(&root, "dangling"),
             Err(PathError::NotFound(_))
         ));
+    }
+
+    /// Hardening issue, item 17: a file past the limit is refused from its
+    /// size, before anything is read (a sparse file: nothing is written).
+    #[test]
+    fn a_file_over_the_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("huge.yaml");
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_len(MAX_SOURCE_BYTES + 1).expect("sparse");
+        let error = read_inside(dir.path(), &path).expect_err("refused");
+        assert!(
+            error.to_string().contains("more than the 8388608"),
+            "{error}"
+        );
+        std::fs::write(&path, "plugin: {}\n").expect("small");
+        assert_eq!(
+            read_inside(dir.path(), &path).expect("read"),
+            "plugin: {}\n"
+        );
     }
 }

@@ -68,6 +68,16 @@ pub enum StoreError {
         /// The keys it declares.
         declared: String,
     },
+    /// Another plugctl held the store's lock for longer than we wait.
+    #[error(
+        "the plugin store {path} is busy: another plugctl has held its lock for {seconds} s (an install or update still running?); try again"
+    )]
+    Busy {
+        /// The store's lock file.
+        path: PathBuf,
+        /// How long we waited.
+        seconds: u64,
+    },
     /// The lock file does not parse.
     #[error("{path}: not a plugctl lock file: {detail}")]
     Lock {

@@ -11,6 +11,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::error::StoreError;
 
@@ -24,20 +25,45 @@ pub(crate) struct StoreGuard {
 }
 
 impl StoreGuard {
-    /// Waits for and takes the lock for writing.
+    /// Waits (at most [`LOCK_WAIT`]) for and takes the lock for writing.
     pub(crate) fn exclusive(root: &Path) -> Result<StoreGuard, StoreError> {
-        let (file, path) = open(root)?;
-        file.lock().map_err(StoreError::io(&path))?;
-        Ok(StoreGuard { _file: file })
+        Self::take(root, File::try_lock, LOCK_WAIT)
     }
 
-    /// Waits for and takes the lock for reading (many readers at once).
+    /// Waits (at most [`LOCK_WAIT`]) for and takes the lock for reading
+    /// (many readers at once).
     pub(crate) fn shared(root: &Path) -> Result<StoreGuard, StoreError> {
+        Self::take(root, File::try_lock_shared, LOCK_WAIT)
+    }
+
+    /// Tries `lock` until it succeeds or `wait` has passed: a process stuck
+    /// with the lock (a hung install) gives the others a clear error, not
+    /// a hang of their own.
+    fn take(
+        root: &Path,
+        lock: fn(&File) -> Result<(), std::fs::TryLockError>,
+        wait: Duration,
+    ) -> Result<StoreGuard, StoreError> {
         let (file, path) = open(root)?;
-        file.lock_shared().map_err(StoreError::io(&path))?;
-        Ok(StoreGuard { _file: file })
+        let deadline = Instant::now() + wait;
+        loop {
+            match lock(&file) {
+                Ok(()) => return Ok(StoreGuard { _file: file }),
+                Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io(&path)(e)),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                    let seconds = wait.as_secs();
+                    return Err(StoreError::Busy { path, seconds });
+                }
+                Err(std::fs::TryLockError::WouldBlock) => std::thread::sleep(RETRY),
+            }
+        }
     }
 }
+
+/// How long a store operation waits for another one to finish.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// How often the lock is tried again meanwhile.
+const RETRY: Duration = Duration::from_millis(20);
 
 fn open(root: &Path) -> Result<(File, std::path::PathBuf), StoreError> {
     std::fs::create_dir_all(root).map_err(StoreError::io(root))?;
@@ -79,5 +105,18 @@ mod tests {
             waiter.join().expect("thread"),
             "the second writer got the lock before the first released it"
         );
+    }
+
+    /// Hardening issue, item 13: a store held by a stuck process is a
+    /// clear error after the wait, not a hang.
+    #[test]
+    fn a_lock_held_too_long_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _held = StoreGuard::exclusive(dir.path()).expect("lock");
+        let waited = StoreGuard::take(dir.path(), File::try_lock, Duration::from_millis(100));
+        let Err(StoreError::Busy { path, .. }) = waited else {
+            panic!("expected Busy, got {waited:?}");
+        };
+        assert_eq!(path, dir.path().join(GUARD_FILE));
     }
 }

@@ -296,3 +296,109 @@ fn parallel_install_processes_keep_the_lock_valid() {
     let expected: Vec<String> = (0..PLUGINS).map(|i| format!("parallel-{i}")).collect();
     assert_eq!(names, expected);
 }
+
+/// A minimal native plugin with one local skill, in `dir`.
+fn small_plugin(dir: &Path) {
+    write(
+        &dir.join("plugin.yaml"),
+        "plugin:\n  name: small\n  version: 0.1.0\n  skills:\n    - name: hello\n      path: ./skills/hello.yaml\n",
+    );
+    write(
+        &dir.join("skills/hello.yaml"),
+        "skill:\n  name: hello\n  description: d\n  steps:\n    - name: hi\n      action: run_command\n      command: [echo, hi]\n",
+    );
+}
+
+/// Hardening issue, item 5: a manifest that is a symlink to a file outside
+/// the plugin is refused by `validate` and `install`: the store's digest
+/// would cover the link, not the file that later edits could change.
+#[test]
+fn a_manifest_linked_from_outside_the_plugin_is_refused() {
+    let env = Env::new();
+    let plugin = env.work.path().join("plugin");
+    small_plugin(&plugin);
+    let outside = env.work.path().join("elsewhere.yaml");
+    std::fs::rename(plugin.join("plugin.yaml"), &outside).expect("move");
+    std::os::unix::fs::symlink(&outside, plugin.join("plugin.yaml")).expect("symlink");
+    let shown = plugin.display().to_string();
+    for args in [
+        vec!["validate", shown.as_str()],
+        vec!["install", shown.as_str()],
+    ] {
+        let out = env.run(&args);
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("is a symlink"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        !env.home.path().join("plugins/small").exists(),
+        "nothing installed"
+    );
+}
+
+/// A symlink anywhere in a plugin that leads out of it (here: two links
+/// that each stay inside but lead out together) keeps it from the store.
+#[test]
+fn links_that_lead_out_together_are_not_installed() {
+    let env = Env::new();
+    let plugin = env.work.path().join("plugin");
+    small_plugin(&plugin);
+    std::fs::create_dir_all(plugin.join("a")).expect("mkdir");
+    std::os::unix::fs::symlink("..", plugin.join("a/up")).expect("symlink");
+    std::os::unix::fs::symlink("a/up/..", plugin.join("out")).expect("symlink");
+    let out = env.run(&["install", &plugin.display().to_string()]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("a symlink that leaves the plugin"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Hardening issue, item 13: a FIFO in a plugin (as a skill file, or
+/// anywhere) is refused at once by `validate` and `install`; it used to
+/// block them forever, `install` holding the store's lock meanwhile.
+#[test]
+fn a_fifo_in_a_plugin_is_refused_not_waited_on() {
+    let env = Env::new();
+    let plugin = env.work.path().join("plugin");
+    small_plugin(&plugin);
+    std::fs::remove_file(plugin.join("skills/hello.yaml")).expect("rm");
+    let made = Command::new("mkfifo")
+        .arg(plugin.join("skills/hello.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let out = env.run(&["validate", &plugin.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("not a regular file")
+            || text(&out.stderr).contains("not a regular file"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // A FIFO the loader never reads still stops `install`'s copy at once.
+    let other = env.work.path().join("other");
+    small_plugin(&other);
+    let made = Command::new("mkfifo")
+        .arg(other.join("notes"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    env.ok(&["validate", &other.display().to_string()]);
+    let out = env.run(&["install", &other.display().to_string()]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -115,7 +115,7 @@ pub(crate) struct LoadedComponent {
 
 /// Reads and checks one component.
 pub(crate) fn load(c: &Component<'_>) -> LoadedComponent {
-    let text = match std::fs::read_to_string(c.root.join(&c.rel)) {
+    let text = match crate::paths::read_inside(c.root, &c.root.join(&c.rel)) {
         Ok(text) => text,
         Err(e) => {
             let file = SourceFile::new(c.shown.clone(), "");

@@ -109,7 +109,7 @@ impl Loader {
     /// Reads a JSON file: its source and document, with a finding when it does not parse.
     fn json(&mut self, rel: &str) -> (Findings, Option<Node>) {
         let shown = self.shown(rel);
-        let text = match std::fs::read_to_string(self.root.join(rel)) {
+        let text = match crate::paths::read_inside(&self.root, &self.root.join(rel)) {
             Ok(text) => text,
             Err(e) => {
                 let mut f = Findings::new(SourceFile::new(shown, ""));

@@ -146,7 +146,7 @@ pub fn find(dir: &Path) -> Vec<(PluginFormat, &'static str)> {
 /// Loads one marketplace file of the repository at `dir`.
 pub fn load(dir: &Path, rel: &str, format: PluginFormat) -> Result<Marketplace, LoadError> {
     let path = dir.join(rel);
-    let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+    let text = crate::paths::read_inside(dir, &path).map_err(|source| LoadError::Io {
         path: path.clone(),
         source,
     })?;
