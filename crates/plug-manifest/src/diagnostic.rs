@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::{NamedSource, SourceSpan};
+
+mod excerpt;
 use serde::Serialize;
 
 /// A source file kept for rendering findings.
@@ -199,7 +201,8 @@ impl Finding {
         }
     }
 
-    /// A miette report that underlines the node in its file.
+    /// A miette report that underlines the node in its file (in an
+    /// excerpt of it when the file is large or its lines long).
     pub fn to_report(&self) -> miette::Report {
         let severity = match self.severity {
             Severity::Error => miette::Severity::Error,
@@ -207,17 +210,20 @@ impl Finding {
         };
         let diagnostic = miette::MietteDiagnostic::new(self.message.clone())
             .with_code(self.code.as_str())
-            .with_severity(severity)
-            .with_label(miette::LabeledSpan::underline(self.span));
+            .with_severity(severity);
         let diagnostic = match &self.help {
             Some(help) => diagnostic.with_help(help.clone()),
             None => diagnostic,
         };
-        let source = NamedSource::new(
-            self.file.path.display().to_string(),
-            self.file.text.to_string(),
-        );
-        miette::Report::new(diagnostic).with_source_code(source)
+        let name = self.file.path.display().to_string();
+        if excerpt::fits(&self.file.text) {
+            let source = NamedSource::new(name, self.file.text.to_string());
+            let diagnostic = diagnostic.with_label(miette::LabeledSpan::underline(self.span));
+            return miette::Report::new(diagnostic).with_source_code(source);
+        }
+        let window = excerpt::excerpt(name, &self.file.text, self.span);
+        let diagnostic = diagnostic.with_label(miette::LabeledSpan::underline(window.span));
+        miette::Report::new(diagnostic).with_source_code(window)
     }
 }
 

@@ -63,26 +63,37 @@ pub const MAX_SOURCE_BYTES: u64 = 8 * 1024 * 1024;
 /// [`MAX_SOURCE_BYTES`] long. The checks are made on the open descriptor,
 /// opened without blocking, so a file swapped in between is caught too.
 pub fn read_inside(root: &Path, path: &Path) -> std::io::Result<String> {
-    use std::io::{Error, ErrorKind, Read};
-    use std::os::unix::fs::OpenOptionsExt;
     let canonical = path.canonicalize()?;
     let root = root.canonicalize()?;
     if !canonical.starts_with(&root) {
         let message = "it is a symlink (or goes through one) that leaves the plugin root";
-        return Err(Error::new(ErrorKind::PermissionDenied, message));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            message,
+        ));
     }
+    read_source(&canonical)
+}
+
+/// Reads a text file the user names (a policy, a config file): a regular
+/// file of at most [`MAX_SOURCE_BYTES`], checked on the descriptor opened
+/// without blocking, so a FIFO or a huge file is refused, never waited on
+/// or read whole.
+pub fn read_source(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(&canonical)?;
+        .open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
-        let message = "it is not a regular file (a FIFO, socket, device or folder)";
+        let message = "not a regular file (a FIFO, socket, device or folder)";
         return Err(Error::new(ErrorKind::InvalidInput, message));
     }
     if meta.len() > MAX_SOURCE_BYTES {
         let message = format!(
-            "it is {} bytes long, more than the {MAX_SOURCE_BYTES} a plugin file may be",
+            "{} bytes long, more than the {MAX_SOURCE_BYTES} a source file may be",
             meta.len()
         );
         return Err(Error::new(ErrorKind::InvalidInput, message));

@@ -191,7 +191,8 @@ pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
 }
 
 fn read(path: &Path) -> Result<ConfigFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text =
+        plug_manifest::paths::read_source(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = plug_manifest::SourceFile::new(path, text.as_str());
     let at = |node: &Node| {
         let (line, column) = file.line_col(node.span.offset());

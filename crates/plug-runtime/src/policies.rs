@@ -65,10 +65,11 @@ impl LoadedPolicies {
         let mut loaded = LoadedPolicies::default();
         let mut errors = Vec::new();
         for file in files {
-            let text = std::fs::read_to_string(file).map_err(|source| PolicyError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let text =
+                plug_manifest::paths::read_source(file).map_err(|source| PolicyError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
             let name = file.file_name().map_or_else(
                 || file.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),

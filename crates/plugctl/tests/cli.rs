@@ -481,3 +481,30 @@ fn plan_shows_the_session_policy_the_role_is_assumed_with() {
         })
     );
 }
+
+/// Hardening issue, item 17: a finding in a megabyte-long line is shown
+/// in an excerpt clipped around it, at its true line and column, instead
+/// of the whole line (a 20 MB one-line file used to print 100 MB).
+#[test]
+fn a_finding_in_a_huge_line_is_shown_clipped_at_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let padding = "y".repeat(1 << 20);
+    let manifest =
+        format!("plugin: {{name: huge, version: 0.1.0, description: \"{padding}\", nope: 1}}\n");
+    std::fs::write(dir.path().join("plugin.yaml"), &manifest).expect("manifest");
+    let out = support::plugctl_in(dir.path(), &["validate", "."]);
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
+    assert!(stderr.len() < 8 * 1024, "printed {} bytes", stderr.len());
+    let column = manifest.find("nope").expect("key") + 1;
+    assert!(
+        stderr.contains(&format!("plugin.yaml:1:{column}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nope"), "{stderr}");
+}
