@@ -144,6 +144,9 @@ pub struct Finding {
     pub message: String,
     /// A suggestion ("did you mean ..."), when there is one.
     pub help: Option<String>,
+    /// A second place the finding involves (the first of two duplicate
+    /// keys), with what to call it.
+    pub related: Option<(SourceSpan, String)>,
 }
 
 impl Finding {
@@ -177,6 +180,7 @@ impl Finding {
             code,
             message,
             help,
+            related: None,
         }
     }
 
@@ -218,7 +222,16 @@ impl Finding {
         let name = self.file.path.display().to_string();
         if excerpt::fits(&self.file.text) {
             let source = NamedSource::new(name, self.file.text.to_string());
-            let diagnostic = diagnostic.with_label(miette::LabeledSpan::underline(self.span));
+            let diagnostic = match &self.related {
+                None => diagnostic.with_label(miette::LabeledSpan::underline(self.span)),
+                Some((span, label)) => diagnostic.with_labels([
+                    miette::LabeledSpan::at(*span, label.clone()),
+                    miette::LabeledSpan::new_primary_with_span(
+                        Some("and again here".into()),
+                        self.span,
+                    ),
+                ]),
+            };
             return miette::Report::new(diagnostic).with_source_code(source);
         }
         let window = excerpt::excerpt(name, &self.file.text, self.span);
@@ -344,7 +357,22 @@ impl Findings {
             code,
             message,
             help,
+            related: None,
         });
+    }
+
+    /// Records an error at `span` that involves `related` too.
+    pub fn error_related(
+        &mut self,
+        span: SourceSpan,
+        code: Code,
+        message: impl Into<String>,
+        related: (SourceSpan, &str),
+    ) {
+        self.push(span, Severity::Error, code, message.into(), None);
+        if let Some(last) = self.list.last_mut() {
+            last.related = Some((related.0, related.1.to_owned()));
+        }
     }
 }
 

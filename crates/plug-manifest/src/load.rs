@@ -200,14 +200,33 @@ pub fn load_from_text(root: &Path, manifest_name: PathBuf, text: String) -> Plug
 }
 
 /// Findings of one file in source order, whatever order the checks ran in.
+/// A repeated key is reported once, by the document-wide check (which
+/// names both places), though a mapping of known fields finds it too.
 fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.sort_by_key(|f| f.span.offset());
+    findings.dedup_by(|later, earlier| {
+        later.code == Code::DuplicateKey
+            && earlier.code == Code::DuplicateKey
+            && later.span == earlier.span
+    });
     findings
 }
 
 fn parse_doc(f: &mut Findings) -> Option<Node> {
     match yaml::parse(&f.file().text) {
-        Ok(doc) => Some(doc),
+        Ok(doc) => {
+            for repeated in doc.repeated_keys() {
+                let (line, column) = f.file().line_col(repeated.first.offset());
+                let message = format!(
+                    "`{}` is given twice in this mapping (first at line {line}, column {column}); \
+                     the second would silently win",
+                    repeated.key
+                );
+                let first = (repeated.first, "first given here");
+                f.error_related(repeated.again, Code::DuplicateKey, message, first);
+            }
+            Some(doc)
+        }
         Err(e) => {
             f.error(
                 e.span,

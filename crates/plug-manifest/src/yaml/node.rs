@@ -117,3 +117,58 @@ impl Node {
         }
     }
 }
+
+/// A key a mapping holds twice: where it first was, and where again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepeatedKey {
+    /// The key, as text.
+    pub key: String,
+    /// The first occurrence.
+    pub first: SourceSpan,
+    /// The later one, which a reader would let win.
+    pub again: SourceSpan,
+}
+
+impl Node {
+    /// Every key repeated within one mapping, anywhere in the tree: YAML
+    /// requires keys to be unique, and a repeated one silently replaces
+    /// the first in every reader.
+    pub fn repeated_keys(&self) -> Vec<RepeatedKey> {
+        let mut found = Vec::new();
+        let mut pending = vec![self];
+        while let Some(node) = pending.pop() {
+            match &node.kind {
+                NodeKind::Scalar(_) => {}
+                NodeKind::Seq(items) => pending.extend(items.iter().rev()),
+                NodeKind::Map(entries) => {
+                    let mut seen = std::collections::HashMap::with_capacity(entries.len());
+                    for (key, value) in entries {
+                        if let Some(text) = key_text(key)
+                            && let Some(first) = seen.insert(text.clone(), key.span)
+                        {
+                            found.push(RepeatedKey {
+                                key: text[2..].to_owned(),
+                                first,
+                                again: key.span,
+                            });
+                        }
+                        pending.push(value);
+                    }
+                }
+            }
+        }
+        found.sort_by_key(|r| r.again.offset());
+        found
+    }
+}
+
+/// A scalar key as YAML compares it (`1` and `"1"` differ: the tag is kept).
+fn key_text(key: &Node) -> Option<String> {
+    match &key.kind {
+        NodeKind::Scalar(Scalar::Str(s)) => Some(format!("s:{s}")),
+        NodeKind::Scalar(Scalar::Int(n)) => Some(format!("i:{n}")),
+        NodeKind::Scalar(Scalar::Bool(b)) => Some(format!("b:{b}")),
+        NodeKind::Scalar(Scalar::Null) => Some("n:".to_owned()),
+        _ => None,
+    }
+}
