@@ -114,7 +114,36 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(load, benches);
+/// Hardening issue, item 16: validating a skill of 40,000 steps (each
+/// using a placeholder) took 17 s, from quadratic name and step lookups.
+fn huge_skill(c: &mut Criterion) {
+    let mut text = String::from(
+        "skill:\n  name: huge\n  description: d\n  params:\n    target:\n      type: string\n  steps:\n",
+    );
+    for i in 0..40_000 {
+        let _ = write!(
+            text,
+            "    - name: s{i}\n      action: run_command\n      command: [deploy, <target>, '{i}']\n"
+        );
+    }
+    let mut group = c.benchmark_group("load_validate");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(40_000));
+    group.bench_function("skill_40000_steps", |b| {
+        b.iter(|| {
+            let (loaded, findings) = load_skill_text(
+                None,
+                None,
+                PathBuf::from("skill.yaml"),
+                black_box(text.clone()),
+            );
+            assert!(findings.is_empty() && loaded.skill.is_some());
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(load, benches, huge_skill);
 criterion_main!(load, parse);
 
 fn parse_only(c: &mut Criterion) {

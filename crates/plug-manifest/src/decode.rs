@@ -360,16 +360,15 @@ pub(crate) fn check_unique<'a>(
     names: impl IntoIterator<Item = &'a Spanned<String>>,
     what: &str,
 ) {
-    let mut seen: Vec<&Spanned<String>> = Vec::new();
+    // A set: a skill of 40,000 steps must not take a quadratic scan.
+    let mut seen = std::collections::HashSet::new();
     for name in names {
-        if seen.iter().any(|s| s.value == name.value) {
+        if !seen.insert(name.value.as_str()) {
             f.error(
                 name.span,
                 Code::DuplicateName,
                 format!("{what} `{}` is defined twice", name.value),
             );
-        } else {
-            seen.push(name);
         }
     }
 }

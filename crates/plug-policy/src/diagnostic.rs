@@ -140,13 +140,22 @@ impl fmt::Display for Diagnostic {
 pub(crate) struct LineIndex<'t> {
     text: &'t str,
     line_starts: Vec<usize>,
+    /// The last offset located, its line start and its 0-based column:
+    /// statements are located in order, often on one long line (a policy
+    /// in a JSON Lines request), and counting each column from the line's
+    /// start made that quadratic.
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'t> LineIndex<'t> {
     pub(crate) fn new(text: &'t str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, line_starts }
+        LineIndex {
+            text,
+            line_starts,
+            last: std::cell::Cell::new((0, 0, 0)),
+        }
     }
 
     /// 1-based line and character column of a byte offset.
@@ -154,10 +163,17 @@ impl<'t> LineIndex<'t> {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line - 1];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let (last_offset, last_start, last_column) = self.last.get();
+        let (from, base) = match last_start == start && last_offset <= offset {
+            true => (last_offset, last_column),
+            false => (start, 0),
+        };
+        let column = base
+            + self
+                .text
+                .get(from..offset)
+                .map_or(offset - from, |s| s.chars().count());
+        self.last.set((offset, start, column));
         (line, column + 1)
     }
 }
@@ -194,5 +210,31 @@ impl<'t> Sink<'t> {
             column,
             offset,
         });
+    }
+}
+
+#[cfg(test)]
+mod line_index_tests {
+    use super::LineIndex;
+
+    /// Locating offsets in any order, remembering the last one, gives what
+    /// counting from the line's start gives.
+    #[test]
+    fn remembered_columns_match_counted_ones() {
+        let text = "{\"a\": \"é\", \"b\": [1, 2]}\n  \"ü\": 3, x";
+        let offsets: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        let fresh = |at: usize| LineIndex::new(text).locate(at);
+        let index = LineIndex::new(text);
+        for &at in offsets
+            .iter()
+            .chain(offsets.iter().rev())
+            .chain([5, 2, 30, 1].iter())
+        {
+            if text.is_char_boundary(at.min(text.len())) {
+                assert_eq!(index.locate(at), fresh(at), "offset {at}");
+            }
+        }
     }
 }

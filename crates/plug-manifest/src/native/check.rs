@@ -67,11 +67,45 @@ pub(crate) fn check_plugin(
 /// The YAML mapping a decoded step came from. Steps that failed to decode are
 /// absent from the model, so positions in the two lists can differ: match by span.
 fn step_node<'d>(doc: &'d Node, step: &Step) -> Option<&'d Node> {
-    let nodes = doc
-        .get("skill")
+    step_nodes(doc).iter().find(|n| n.span == step.span)
+}
+
+/// The YAML mappings of the skill's steps.
+fn step_nodes(doc: &Node) -> &[Node] {
+    doc.get("skill")
         .and_then(|s| s.get("steps"))
-        .and_then(Node::as_seq)?;
-    nodes.iter().find(|n| n.span == step.span)
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+}
+
+/// What placeholder resolution looks up, indexed once per skill so that
+/// resolving stays linear in the number of steps.
+struct StepIndex<'s> {
+    /// Each step name's first position.
+    position: std::collections::HashMap<&'s str, usize>,
+    /// Each name some step provides (an output, a prompt's param): the
+    /// first step that does.
+    first_provider: std::collections::HashMap<&'s str, usize>,
+}
+
+impl<'s> StepIndex<'s> {
+    fn of(skill: &'s Skill) -> Self {
+        let mut index = StepIndex {
+            position: std::collections::HashMap::with_capacity(skill.steps.len()),
+            first_provider: std::collections::HashMap::new(),
+        };
+        for (at, step) in skill.steps.iter().enumerate() {
+            index.position.entry(step.name.as_str()).or_insert(at);
+            let prompted = match &step.action {
+                Action::Prompt { param, .. } => Some(param.as_str()),
+                _ => None,
+            };
+            for name in step.outputs.keys().map(String::as_str).chain(prompted) {
+                index.first_provider.entry(name).or_insert(at);
+            }
+        }
+        index
+    }
 }
 
 /// Resolves every placeholder of a skill and returns the implicit params.
@@ -82,28 +116,31 @@ pub(crate) fn skill_placeholders(
     doc: &Node,
 ) -> Vec<ImplicitParam> {
     let mut implicit: Vec<ImplicitParam> = Vec::new();
+    let mut implicit_names = std::collections::HashSet::new();
+    let steps = StepIndex::of(skill);
+    // Steps and their nodes are both in file order: walk them together.
+    let mut nodes = step_nodes(doc).iter();
+    let mut last_response: Option<&Step> = None;
     for (index, step) in skill.steps.iter().enumerate() {
-        let Some(node) = step_node(doc, step) else {
+        let Some(node) = nodes.find(|n| n.span == step.span) else {
             continue;
         };
         let mut found = Vec::new();
         placeholders_in(f.file(), node, &mut found);
         for (inner, span) in found {
-            let resolved = resolve(skill, manifest, index, &inner);
-            match resolved {
+            match resolve(skill, manifest, (&steps, index), &inner) {
                 Ok(Resolution::Known) => {}
-                Ok(Resolution::Implicit) if implicit.iter().any(|p| p.name == inner) => {}
+                Ok(Resolution::Implicit) if !implicit_names.insert(inner.clone()) => {}
                 Ok(Resolution::Implicit) => implicit.push(ImplicitParam {
                     name: inner.clone(),
                     first_used_in: step.name.clone(),
-                    may_come_from: skill.steps[..index]
-                        .iter()
-                        .rev()
-                        .find(|s| has_response(&s.action))
-                        .map(|s| s.name.clone()),
+                    may_come_from: last_response.map(|s| s.name.clone()),
                 }),
                 Err((code, message)) => report(f, span, code, message, skill, &inner),
             }
+        }
+        if has_response(&step.action) {
+            last_response = Some(step);
         }
     }
     implicit
@@ -134,17 +171,16 @@ enum Resolution {
 fn resolve(
     skill: &Skill,
     manifest: Option<&Manifest>,
-    index: usize,
+    (steps, index): (&StepIndex<'_>, usize),
     inner: &str,
 ) -> Result<Resolution, (Code, String)> {
     let placeholder = classify(inner).map_err(|e| match e {
         PlaceholderError::Escapes(m) => (Code::PathOutsideRoot, m),
         PlaceholderError::Malformed(m) => (Code::BadPlaceholder, format!("bad placeholder: {m}")),
     })?;
-    let position = |name: &str| skill.steps.iter().position(|s| s.name == name);
     match placeholder {
         Placeholder::Function { .. } => Ok(Resolution::Known),
-        Placeholder::StepOutput { step, .. } => match position(step) {
+        Placeholder::StepOutput { step, .. } => match steps.position.get(step).copied() {
             Some(at) if at < index => Ok(Resolution::Known),
             Some(at) if at == index => Err((
                 Code::LaterStepReference,
@@ -163,23 +199,18 @@ fn resolve(
             let declared = skill.params.iter().any(|p| p.name == name)
                 || BUILTINS.contains(&name)
                 || manifest.is_some_and(|m| m.config.contains_key(name));
-            let provides = |s: &Step| {
-                s.outputs.contains_key(name)
-                    || matches!(&s.action, Action::Prompt { param, .. } if param == name)
-            };
-            if declared || skill.steps[..index].iter().any(provides) {
-                return Ok(Resolution::Known);
-            }
-            if let Some(later) = skill.steps[index..].iter().find(|s| provides(s)) {
-                return Err((
+            match steps.first_provider.get(name).copied() {
+                _ if declared => Ok(Resolution::Known),
+                Some(at) if at < index => Ok(Resolution::Known),
+                Some(at) => Err((
                     Code::LaterStepReference,
                     format!(
                         "`<{name}>` is produced by step `{}`, which runs later",
-                        later.name
+                        skill.steps[at].name
                     ),
-                ));
+                )),
+                None => Ok(Resolution::Implicit),
             }
-            Ok(Resolution::Implicit)
         }
     }
 }
