@@ -15,12 +15,12 @@ use crate::answer::{Advice, Termination, Verdict, interpret, text};
 use crate::environment::{EnvSources, hook_env, is_forbidden};
 use crate::http::HttpClient;
 use crate::input::{stdin_object, with_cwd};
-use crate::matcher::Matcher;
 use crate::process::{self, RunSpec, launch_for};
 use crate::report::{HookReport, SandboxReport, combine};
 use crate::sandbox::{
     LandlockLevel, ResourceLimits, SYSTEM_READ_PATHS, SYSTEM_WRITE_PATHS, SandboxPolicy,
 };
+use plug_manifest::matcher::Matcher;
 
 /// How hooks are run. The defaults follow Claude Code where it says something
 /// (600 s timeout) and are conservative elsewhere.

@@ -33,7 +33,6 @@ mod fd_hygiene;
 mod host;
 mod http;
 pub mod input;
-pub mod matcher;
 pub mod plugin_options;
 mod process;
 pub mod report;
@@ -41,6 +40,6 @@ pub mod sandbox;
 
 pub use answer::{Advice, Termination, Verdict};
 pub use host::{HostConfig, HostError, ProcessHookHost};
-pub use matcher::Matcher;
+pub use plug_manifest::matcher::Matcher;
 pub use report::{HookReport, SandboxReport, combine};
 pub use sandbox::{LandlockLevel, ResourceLimits};

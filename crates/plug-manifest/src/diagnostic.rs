@@ -113,6 +113,8 @@ codes! {
     SchemaMismatch => "schema-mismatch", "An Agent Plugins file whose `$schema` is missing or not the 1.0 schema.";
     DuplicateFile => "duplicate-file", "A file the host loads by default that the manifest lists again.";
     PathStyle => "path-style", "A manifest path that does not start with `./`, as the hosts expect.";
+    BadCondition => "bad-condition", "A `when`, `until` or `that` expression that does not compile.";
+    BadMatcher => "bad-matcher", "A hook matcher that is not a valid regex, or whose compiled form would be too large.";
     ShellPlaceholder => "shell-placeholder", "A placeholder in a `shell: true` command inside single quotes or right after a backslash, where its value cannot be passed to the shell as data.";
     ReservedEnv => "reserved-env", "A step `env:` name that would choose the command's AWS identity (`HOME`, `AWS_PROFILE`, credentials, endpoints): only plugctl sets these.";
 }

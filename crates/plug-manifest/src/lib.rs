@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod ecosystem;
 pub mod inspect;
 pub mod load;
+pub mod matcher;
 pub mod native;
 pub mod paths;
 pub mod placeholder;

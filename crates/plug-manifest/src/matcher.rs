@@ -1,6 +1,13 @@
-//! Claude Code matchers: which step actions a hook applies to.
+//! Claude Code matchers: which step actions a hook applies to. Compiled by
+//! `validate` and by the hook host alike, so a matcher that fails (or would
+//! compile to a huge automaton) is a finding before any run.
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
+
+/// The most memory a matcher's compiled regex may take: real matchers take
+/// a few KiB; `(a{1000}){1000}`-style patterns are refused instead of
+/// being built at every run.
+pub const MAX_MATCHER_BYTES: usize = 1 << 20;
 
 /// A compiled matcher, following Claude Code's rules.
 ///
@@ -37,7 +44,11 @@ impl Matcher {
                 .collect();
             return Ok(Matcher::Names(names));
         }
-        Regex::new(text).map(Matcher::Pattern)
+        RegexBuilder::new(text)
+            .size_limit(MAX_MATCHER_BYTES)
+            .dfa_size_limit(MAX_MATCHER_BYTES)
+            .build()
+            .map(Matcher::Pattern)
     }
 
     /// Whether the hook applies to `action`.
@@ -90,6 +101,13 @@ mod tests {
         assert!(!re.matches(Some("run_command")));
         assert!(m("^mcp__pricing__").matches(Some("mcp__pricing__get")));
         assert!(Matcher::parse(Some("(")).is_err());
+    }
+
+    /// Hardening issue, item 14: a pattern whose automaton would be huge is
+    /// refused, not built.
+    #[test]
+    fn a_huge_automaton_is_refused() {
+        assert!(Matcher::parse(Some("(\\w{100}){100}")).is_err());
     }
 
     #[test]

@@ -224,7 +224,9 @@ fn entry_hooks(f: &mut Findings, entry: &Node, event: &Spanned<String>) -> Vec<H
         else {
             return Vec::new();
         };
-        let matcher = group.opt_string(f, "matcher").map(|m| m.value);
+        let matcher = group
+            .opt_string(f, "matcher")
+            .map(|m| checked_matcher(f, m));
         let Some(handlers) = group.require(f, "hooks") else {
             return Vec::new();
         };
@@ -247,13 +249,27 @@ fn entry_hooks(f: &mut Findings, entry: &Node, event: &Spanned<String>) -> Vec<H
             Some(r#"wrap it: {"matcher": "...", "hooks": [{"type": "command", "command": "..."}]}"#.into()),
         );
     }
-    let matcher = obj.opt_string(f, "matcher").map(|m| m.value);
+    let matcher = obj.opt_string(f, "matcher").map(|m| checked_matcher(f, m));
     let command = obj.req_string(f, "command");
     let timeout = seconds(f, &obj);
     command
         .map(|c| hook(event, shell(f, c), matcher, timeout, entry))
         .into_iter()
         .collect()
+}
+
+/// A matcher, with a warning when plugctl cannot compile it: the host may
+/// (its regex dialect differs), but plugctl would refuse to set up the
+/// plugin's hooks for a run.
+fn checked_matcher(f: &mut Findings, matcher: Spanned<String>) -> String {
+    if let Err(e) = crate::matcher::Matcher::parse(Some(&matcher.value)) {
+        let message = format!(
+            "matcher `{}` cannot be compiled by plugctl, so runs cannot set up this plugin's hooks: {e}",
+            matcher.value
+        );
+        f.warning(matcher.span, Code::BadMatcher, message);
+    }
+    matcher.value
 }
 
 fn handler(

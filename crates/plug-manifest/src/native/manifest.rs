@@ -321,7 +321,13 @@ fn hook(f: &mut Findings, root: &Path, node: &Node) -> Option<Hook> {
     };
     let critical = obj.opt_bool(f, "critical");
     let timeout = obj.opt_duration(f, "timeout");
-    let matcher = obj.opt_string(f, "matcher").map(|m| m.value);
+    let matcher = obj.opt_string(f, "matcher").map(|m| {
+        if let Err(e) = crate::matcher::Matcher::parse(Some(&m.value)) {
+            let message = format!("matcher `{}` cannot be compiled: {e}", m.value);
+            f.error(m.span, Code::BadMatcher, message);
+        }
+        m.value
+    });
     let aws = obj.opt_bool(f, "aws").unwrap_or(false);
     let event = event?;
     Some(Hook {

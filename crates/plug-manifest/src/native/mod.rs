@@ -2,6 +2,7 @@
 //! `skill:` files with steps.
 
 mod check;
+mod condition;
 mod manifest;
 pub mod model;
 mod skill;

@@ -7,6 +7,7 @@ use crate::decode::{
     object, scalar_text, string, string_list,
 };
 use crate::diagnostic::{Code, Findings, did_you_mean};
+use crate::native::condition;
 use crate::native::model::{
     Action, CommandLine, Fallback, OnFailure, Param, ParamType, Skill, Step,
 };
@@ -244,7 +245,7 @@ fn step(f: &mut Findings, node: &Node) -> Option<(Spanned<String>, Step)> {
         fallback,
         timeout: obj.opt_duration(f, "timeout"),
         retries,
-        when: obj.opt_string(f, "when").map(|w| w.value),
+        when: (obj.opt_string(f, "when")).map(|w| condition::checked(f, w, "when").value),
         outputs: outputs(f, &obj),
         span: node.span,
     };
@@ -320,6 +321,16 @@ impl<'n> Fields<'_, 'n> {
             .map(|s| s.value)
     }
 
+    /// A required condition, checked to compile (see `condition`).
+    fn req_condition(&self, f: &mut Findings, key: &str) -> Option<String> {
+        let Some(node) = self.get(key) else {
+            self.own.require(f, key);
+            return None;
+        };
+        let text = string(f, node, key)?;
+        Some(condition::checked(f, text, key).value)
+    }
+
     /// A mapping passed on as data (AWS params, tool arguments).
     fn data_map(&self, f: &mut Findings, key: &str) -> serde_json::Value {
         match self.get(key) {
@@ -384,11 +395,11 @@ fn decode_action(
             service: x.req_string(f, "service")?,
             method: x.req_string(f, "method")?,
             params: x.data_map(f, "params"),
-            until: x.req_string(f, "until")?,
+            until: x.req_condition(f, "until")?,
             interval: x.get("interval").and_then(|n| duration(f, n, "interval")),
         },
         "assert" => Action::Assert {
-            that: x.req_string(f, "that")?,
+            that: x.req_condition(f, "that")?,
             message: x.opt_string(f, "message"),
         },
         _ => return None,
