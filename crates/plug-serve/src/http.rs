@@ -181,7 +181,68 @@ async fn route(request: Request<Incoming>, mcp: &Mcp, token: &BearerToken) -> Re
         );
         return response;
     }
-    mcp.handle(request).await
+    let json = (request.headers().get(header::CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
+    if request.method() != hyper::Method::POST || !json {
+        // rmcp answers these (405, 415, ...) as the specification says.
+        return mcp.handle(request).await;
+    }
+    match read_message(request).await {
+        Ok(request) => mcp.handle(request).await,
+        Err(refused) => refused,
+    }
+}
+
+/// The largest request body read (a tool call's arguments, JSON-RPC framed).
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads a POST body whole (at most [`MAX_BODY_BYTES`]) and checks it is a
+/// JSON-RPC message, so a malformed one gets what the MCP and JSON-RPC
+/// specifications say (400 with a parse or invalid-request error) rather
+/// than the 415 rmcp would answer; the message then goes on as read.
+async fn read_message(
+    request: Request<Incoming>,
+) -> Result<Request<http_body_util::Full<Bytes>>, Response<Body>> {
+    let (parts, body) = request.into_parts();
+    let bytes = match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(status(StatusCode::PAYLOAD_TOO_LARGE)),
+    };
+    let error = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(_) => Some((-32700, "Parse error: the body is not JSON")),
+        Ok(value) => serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value)
+            .err()
+            .map(|_| (-32600, "Invalid Request: not a JSON-RPC message")),
+    };
+    if let Some((code, message)) = error {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {"code": code, "message": message},
+        });
+        let mut response = Response::new(
+            http_body_util::Full::new(Bytes::from(body.to_string()))
+                .map_err(|never| match never {})
+                .boxed(),
+        );
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        return Err(response);
+    }
+    Ok(Request::from_parts(parts, http_body_util::Full::new(bytes)))
 }
 
 fn status(code: StatusCode) -> Response<Body> {

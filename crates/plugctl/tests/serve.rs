@@ -818,6 +818,47 @@ fn a_half_open_connection_is_closed() {
     assert!(started.elapsed() < std::time::Duration::from_secs(25));
 }
 
+/// Sends one raw HTTP/1.1 POST to `/mcp` and returns the status line and body.
+fn raw_post(server: &HttpServer, content_type: &str, body: &str) -> (String, String) {
+    use std::io::Read;
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\nAccept: application/json, text/event-stream\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Malformed JSON is a 400 with a JSON-RPC parse error, as the MCP and
+/// JSON-RPC specifications say, not the 415 rmcp answers; JSON that is no
+/// JSON-RPC message is an invalid request; a wrong media type stays 415
+/// (hardening issue, item 19).
+#[test]
+fn malformed_json_is_a_bad_request_with_a_parse_error() {
+    let env = Env::new();
+    let server = HttpServer::start(&env, &[&fixture("run-basics")]);
+    let (status, body) = raw_post(&server, "application/json", "{\"jsonrpc\": \"2.0\", ");
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(body.contains("-32700"), "{body}");
+    let (status, body) = raw_post(&server, "application/json", "[1, 2, 3]");
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(body.contains("-32600"), "{body}");
+    let (status, _) = raw_post(&server, "text/plain", "{}");
+    assert!(status.contains(" 415 "), "{status}");
+}
+
 #[test]
 fn http_refuses_an_address_other_hosts_could_reach() {
     let env = Env::new();
