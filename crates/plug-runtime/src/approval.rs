@@ -25,6 +25,20 @@ pub struct AnswerFile {
     /// approve|reject`); absent in an answers file, which is not verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_arn: Option<String>,
+    /// The request this answers (its nonce, set by the mailbox): an answer
+    /// left for a request nobody waits for any more never answers the next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// A request as it waits in the mailbox: the question, the one-time nonce
+/// its answer must carry, and when it stops waiting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    #[serde(flatten)]
+    request: ApprovalRequest,
+    nonce: String,
+    expires_at_ms: u64,
 }
 
 impl AnswerFile {
@@ -74,6 +88,12 @@ pub enum MailboxError {
     /// Nothing waits for an answer under this run id.
     #[error("run {0} is not waiting for an approval")]
     NotWaiting(String),
+    /// The run asked, but the process that waited is gone or the request
+    /// expired: the question died with it.
+    #[error(
+        "run {0} asked for an approval, but nothing waits for the answer any more (its process ended or the request expired); `plugctl resume {0}` asks again"
+    )]
+    Stale(String),
     /// The request names its approvers, and this is not one of them.
     #[error("{approver} may not answer run {run_id}: its approvers are {}", .approvers.join(", "))]
     NotAnApprover {
@@ -129,14 +149,23 @@ impl Mailbox {
     /// fails when an answer is already there, so a later `approve` can never
     /// overwrite a `reject` (or the reverse), and the waiting run never
     /// reads half an answer.
+    ///
+    /// An answer belongs to one request: it carries the request's nonce, and
+    /// is refused when the request expired or the run's process is gone
+    /// (nothing holds its journal), so it can never approve a later resume.
     pub fn answer(&self, run_id: &str, answer: &AnswerFile) -> Result<(), MailboxError> {
         let (request, answer_path) = self.files(run_id);
         let Ok(pending) = std::fs::read_to_string(&request) else {
             return Err(MailboxError::NotWaiting(run_id.to_owned()));
         };
-        let approvers = serde_json::from_str::<ApprovalRequest>(&pending)
-            .map(|r| r.approvers)
-            .unwrap_or_default();
+        let Ok(pending) = serde_json::from_str::<Pending>(&pending) else {
+            return Err(MailboxError::Stale(run_id.to_owned()));
+        };
+        if pending.expires_at_ms < plug_core::event::now_ms() || !self.driven(run_id) {
+            let _ = std::fs::remove_file(&request);
+            return Err(MailboxError::Stale(run_id.to_owned()));
+        }
+        let approvers = pending.request.approvers;
         if !approvers.is_empty() && !approvers.contains(&answer.approver) {
             return Err(MailboxError::NotAnApprover {
                 run_id: run_id.to_owned(),
@@ -149,7 +178,11 @@ impl Mailbox {
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         ));
-        let text = serde_json::to_vec(answer).unwrap_or_default();
+        let answer = AnswerFile {
+            nonce: Some(pending.nonce),
+            ..answer.clone()
+        };
+        let text = serde_json::to_vec(&answer).unwrap_or_default();
         std::fs::write(&draft, text).map_err(|e| MailboxError::io(&draft, e))?;
         let linked = std::fs::hard_link(&draft, &answer_path);
         let _ = std::fs::remove_file(&draft);
@@ -171,13 +204,30 @@ impl Mailbox {
         }
     }
 
-    /// Leaves `request` and waits up to `timeout` for its answer.
+    /// Whether a process holds the run's journal (and so may be waiting).
+    fn driven(&self, run_id: &str) -> bool {
+        let state = self.dir.parent().unwrap_or(&self.dir);
+        plug_core::RunId::new(run_id).is_ok_and(|id| {
+            plug_skill::journal::is_driven(&plug_skill::journal::Journal::path_for(state, &id))
+        })
+    }
+
+    /// Leaves `request` and waits up to `timeout` for its answer. An answer
+    /// left over from an earlier request is dropped first, and only an
+    /// answer carrying this request's nonce is taken.
     pub async fn wait(&self, request: &ApprovalRequest, timeout: Duration) -> ApprovalAnswer {
         let (request_path, answer_path) = self.files(request.run_id.as_str());
+        let _ = std::fs::remove_file(&answer_path);
+        let pending = Pending {
+            request: request.clone(),
+            nonce: uuid::Uuid::new_v4().simple().to_string(),
+            expires_at_ms: plug_core::event::now_ms()
+                .saturating_add(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+        };
         let written = std::fs::create_dir_all(&self.dir).and_then(|()| {
             std::fs::write(
                 &request_path,
-                serde_json::to_vec_pretty(request).unwrap_or_default(),
+                serde_json::to_vec_pretty(&pending).unwrap_or_default(),
             )
         });
         if written.is_err() {
@@ -196,8 +246,9 @@ impl Mailbox {
                 let _ = std::fs::remove_file(&request_path);
                 let _ = std::fs::remove_file(&answer_path);
                 return serde_json::from_str::<AnswerFile>(&text)
-                    .map(|a| a.to_answer())
-                    .unwrap_or(ApprovalAnswer::Unanswered);
+                    .ok()
+                    .filter(|a| a.nonce.as_deref() == Some(pending.nonce.as_str()))
+                    .map_or(ApprovalAnswer::Unanswered, |a| a.to_answer());
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }

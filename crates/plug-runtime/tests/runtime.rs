@@ -321,6 +321,7 @@ async fn an_answer_in_the_mailbox_lets_the_run_go_on_as_the_approver() {
                 approve: true,
                 reason: None,
                 verified_arn: None,
+                nonce: None,
             };
             // The run leaves its request first; answering before is refused.
             while mailbox.answer(&id, &answer).is_err() {

@@ -125,6 +125,12 @@ pub struct Journal {
     file: File,
 }
 
+/// Whether a process holds the journal at `path` (drives its run): the
+/// kernel's lock says so, and it dies with the process.
+pub fn is_driven(path: &Path) -> bool {
+    File::open(path).is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+}
+
 /// Takes the journal's lock, or says who holds it. The holder's pid is kept
 /// beside the journal, for the message only: the lock itself is the kernel's.
 fn lock(file: &File, path: &Path, run_id: &RunId) -> Result<(), JournalError> {
@@ -430,9 +436,12 @@ pub fn list(state_dir: &Path) -> (Vec<RunSummary>, Vec<JournalError>) {
             plugin: plugin.clone(),
             skill: skill.clone(),
             state: state.unwrap_or_else(|| {
-                let driven = File::open(&path)
-                    .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
-                if driven { "running" } else { "interrupted" }.into()
+                if is_driven(&path) {
+                    "running"
+                } else {
+                    "interrupted"
+                }
+                .into()
             }),
             steps_done,
             started_ms: *at_ms,

@@ -343,6 +343,53 @@ fn a_rejection_stops_the_run_with_nothing_changed() {
     );
 }
 
+/// An answer belongs to the request it answers (hardening issue, item 7):
+/// approving a run whose waiting process died is refused, and nothing left
+/// behind approves the run's resume, which asks again.
+#[test]
+fn an_approval_for_a_dead_request_never_approves_a_resume() {
+    let env = Env::new();
+    let alice = support::unique("alice");
+    if support::localstack_endpoint().is_none() {
+        return;
+    }
+    let (mut child, id) = start_gated_release(&env, "3.0.0");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let late = env
+        .answer_as(&alice, &["approve", &id, "--as", &alice])
+        .expect("LocalStack");
+    assert_eq!(late.status.code(), Some(2), "{}", text(&late.stdout));
+    assert!(
+        text(&late.stderr).contains("nothing waits for the answer"),
+        "{}",
+        text(&late.stderr)
+    );
+    // A stale answer planted by hand (as an older plugctl left them) is no answer either.
+    let approvals = env.state.path().join("approvals");
+    std::fs::write(
+        approvals.join(format!("{id}.answer.json")),
+        r#"{"approver":"mallory","approve":true}"#,
+    )
+    .expect("planted answer");
+    let resumed = env.spawn(&["resume", &id]);
+    wait_for("the resume to ask again", || {
+        approvals.join(format!("{id}.request.json")).exists()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(
+        !env.work.path().join("released").exists(),
+        "the left-over answer approved the resume"
+    );
+    let answer = env
+        .answer_as(&alice, &["approve", &id, "--as", &alice])
+        .expect("LocalStack");
+    assert_eq!(answer.status.code(), Some(0), "{}", text(&answer.stderr));
+    let out = resumed.wait_with_output().expect("resume ends");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(env.work.path().join("released").exists());
+}
+
 /// The first answer wins: an approval after a rejection is refused with a
 /// clear message, and the run ends refused (hardening issue, item 2).
 #[test]

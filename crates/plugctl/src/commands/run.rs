@@ -183,6 +183,7 @@ pub fn answer(args: AnswerArgs, approve: bool) -> Outcome {
         approve,
         reason: args.reason,
         verified_arn: Some(human.arn),
+        nonce: None,
     };
     Mailbox::new(settings.state.approvals())
         .answer(&args.run_id, &answer)
