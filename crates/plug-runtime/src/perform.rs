@@ -328,6 +328,7 @@ impl Runtime {
         let options = RunOptions {
             command_env: scratch.command_env(|k| std::env::var(k).ok()),
             interrupt: Some(host.interrupt),
+            secrets,
             ..RunOptions::default()
         };
         let report = Interpreter::new(ports, options)

@@ -113,6 +113,11 @@ pub struct RunOptions {
     pub env_allow: Vec<String>,
     /// Flips to `true` on Ctrl-C: the run stops at the next step boundary.
     pub interrupt: Option<watch::Receiver<bool>>,
+    /// Values nothing the run writes may show, besides its sensitive
+    /// params': sensitive configuration values and the like. They are
+    /// replaced in step results, errors and hook reasons before the journal
+    /// or the report gets them.
+    pub secrets: Vec<String>,
 }
 
 impl Default for RunOptions {
@@ -126,6 +131,7 @@ impl Default for RunOptions {
             command_env: BTreeMap::new(),
             env_allow: Vec::new(),
             interrupt: None,
+            secrets: Vec::new(),
         }
     }
 }
@@ -288,6 +294,8 @@ struct RunState {
     /// step's, else the run's. Derived like `plug-telemetry` derives the
     /// spans from the events, so the two agree.
     trace: TraceContext,
+    /// What the run must never write.
+    redaction: Redaction,
 }
 
 /// Ends the run with `outcome` (a macro so it can `return` from `run`).
@@ -414,6 +422,7 @@ impl Interpreter {
             messages: Vec::new(),
             // Replaced once the run's start is recorded.
             trace: TraceContext::run(&req.run_id, 0),
+            redaction: Redaction::of(req, &self.options),
         }
     }
 
@@ -427,7 +436,7 @@ impl Interpreter {
     ) -> RunReport {
         let finished = journal.append(&Entry::Finished {
             state: outcome.state().to_owned(),
-            reason: outcome.reason(),
+            reason: outcome.reason().map(|r| state.redaction.text(r)),
         });
         // A run whose end is not journaled does not claim to have ended well.
         let outcome = match (finished, outcome) {
@@ -497,16 +506,55 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Params as hooks see them: sensitive values replaced.
-/// `text` with the values of sensitive params replaced: error messages quote
-/// argv and stderr, which may carry them, and they end up in the journal,
-/// the report and the audit log.
-pub(crate) fn scrub_sensitive(req: &RunRequest, text: String) -> String {
-    req.sensitive
-        .iter()
-        .filter_map(|name| req.params.get(name)?.as_str())
-        .filter(|value| !value.is_empty())
-        .fold(text, |text, value| text.replace(value, "[redacted]"))
+/// Shorter values are not replaced: a one- or two-character value would
+/// garble every text that holds it, and hides nothing worth hiding.
+const MIN_SECRET: usize = 3;
+
+/// What a run must never write: the values of its sensitive params and
+/// [`RunOptions::secrets`], longest first so that no secret is left half
+/// shown by a shorter one it contains.
+pub(crate) struct Redaction(Vec<String>);
+
+impl Redaction {
+    pub(crate) fn of(req: &RunRequest, options: &RunOptions) -> Redaction {
+        let params = (req.sensitive.iter()).filter_map(|name| req.params.get(name)?.as_str());
+        let mut values: Vec<String> = params
+            .map(str::to_owned)
+            .chain(options.secrets.iter().cloned())
+            .filter(|value| value.len() >= MIN_SECRET)
+            .collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values.dedup();
+        Redaction(values)
+    }
+
+    /// `text` with every secret replaced: error messages quote argv and
+    /// stderr, hooks give reasons, and all of it reaches the journal, the
+    /// report and the terminal.
+    pub(crate) fn text(&self, text: String) -> String {
+        self.0
+            .iter()
+            .fold(text, |text, value| match text.contains(value.as_str()) {
+                true => text.replace(value.as_str(), "[redacted]"),
+                false => text,
+            })
+    }
+
+    /// `value` with every string in it redacted, as the journal stores it.
+    pub(crate) fn json(&self, value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value as Json;
+        if self.0.is_empty() {
+            return value;
+        }
+        match value {
+            Json::String(s) => Json::String(self.text(s)),
+            Json::Array(items) => Json::Array(items.into_iter().map(|v| self.json(v)).collect()),
+            Json::Object(map) => {
+                Json::Object(map.into_iter().map(|(k, v)| (k, self.json(v))).collect())
+            }
+            other => other,
+        }
+    }
 }
 
 fn redacted_params(req: &RunRequest) -> serde_json::Value {

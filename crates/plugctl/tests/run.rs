@@ -221,6 +221,87 @@ fn a_torn_audit_log_loses_no_later_run() {
     );
 }
 
+/// Hardening issue, item 9: a sensitive param's value that comes back in
+/// a step's output, or in a hook's reason for blocking, is redacted from
+/// the journal and the terminal (the step still gets the value itself).
+#[test]
+fn a_secret_echoed_by_a_step_or_a_hook_is_never_written() {
+    let env = Env::new();
+    let secret = "s3cr3t-TOKEN-4711-zz";
+    let plugin = env.work.path().join("plugin");
+    std::fs::create_dir_all(plugin.join("skills")).expect("mkdir");
+    std::fs::create_dir_all(plugin.join("hooks")).expect("mkdir");
+    // Inside the plugin: hooks may read their plugin, not the work folder.
+    let seen = plugin.join("seen.txt");
+    std::fs::write(
+        plugin.join("hooks/leak.sh"),
+        format!(
+            "#!/bin/sh\necho \"refused: $(cat '{}')\" >&2\nexit 2\n",
+            seen.display()
+        ),
+    )
+    .expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        plugin.join("hooks/leak.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    std::fs::write(
+        plugin.join("plugin.yaml"),
+        "plugin:\n  name: leaky\n  version: 0.1.0\n  skills:\n    - name: echo\n      path: ./skills/echo.yaml\n  hooks:\n    - event: pre_step\n      command: [./hooks/leak.sh]\n      matcher: assert\n",
+    )
+    .expect("manifest");
+    std::fs::write(
+        plugin.join("skills/echo.yaml"),
+        format!("skill:\n  name: echo\n  description: d\n  params:\n    token:\n      type: string\n      sensitive: true\n  steps:\n    - name: show\n      action: run_command\n      command: [sh, -c, 'echo \"token=$1\"; printf %s \"$1\" > {}', sh, <token>]\n      outputs:\n        line: $.stdout\n    - name: check\n      action: assert\n      that: \"steps.show.line != ''\"\n", seen.display()),
+    )
+    .expect("skill");
+    let param = format!("token={secret}");
+    let out = env.run(&[
+        "run",
+        &plugin.display().to_string(),
+        "echo",
+        "--param",
+        &param,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&seen).expect("the step got it"),
+        secret
+    );
+    let journal = std::fs::read_to_string(
+        env.state
+            .path()
+            .join(format!("runs/{}.jsonl", only_run_id(env.state.path()))),
+    )
+    .expect("journal");
+    for (what, written) in [
+        ("journal", journal.as_str()),
+        ("stdout", &text(&out.stdout)),
+        ("stderr", &text(&out.stderr)),
+    ] {
+        assert!(
+            !written.contains(secret),
+            "{what} shows the secret:\n{written}"
+        );
+    }
+    assert!(journal.contains("token=[redacted]"), "{journal}");
+    assert!(
+        text(&out.stdout).contains("refused: [redacted]")
+            || text(&out.stderr).contains("refused: [redacted]"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn a_missing_param_is_a_usage_error_before_anything_runs() {
     let env = Env::new();

@@ -12,8 +12,8 @@ use plug_core::{TraceContext, Value};
 use plug_manifest::native::model::{Action, CommandLine, OnFailure, Step};
 
 use super::{
-    Interpreter, RunOutcome, RunRequest, RunState, StepError, StepOutcome, StepReport, millis,
-    redacted_params,
+    Interpreter, Redaction, RunOutcome, RunRequest, RunState, StepError, StepOutcome, StepReport,
+    millis, redacted_params,
 };
 use crate::condition;
 use crate::journal::{Entry, Journal, to_tagged};
@@ -44,11 +44,10 @@ impl Interpreter {
             if !run {
                 self.journal_finish(
                     journal,
-                    index,
-                    step,
+                    (index, step),
                     StepOutcome::Skipped,
                     &Value::Null,
-                    None,
+                    &state.redaction,
                 )?;
                 state.steps.push(StepReport {
                     name: step.name.clone(),
@@ -94,7 +93,7 @@ impl Interpreter {
             Err(StepError::Failed(message)) => (
                 StepOutcome::Failed,
                 Value::Null,
-                Some(super::scrub_sensitive(req, message)),
+                Some(state.redaction.text(message)),
             ),
         };
         let outputs = match outcome {
@@ -109,7 +108,15 @@ impl Interpreter {
             result: value,
             outputs,
         };
-        self.journal_finish_result(journal, index, step, outcome, &result, error.clone())?;
+        let redaction = &state.redaction;
+        self.journal_finish_result(
+            journal,
+            (index, step),
+            outcome,
+            &result,
+            error.clone(),
+            redaction,
+        )?;
         let outcome_text = format!("{outcome:?}").to_lowercase();
         self.record(
             req,
@@ -579,14 +586,19 @@ impl Interpreter {
             actor: state.actor,
             trace: Some(state.trace),
         };
+        // A hook may echo what it was given or found: its words are redacted.
+        let redaction = &state.redaction;
         match self.ports.hooks.dispatch(&input).await {
             Ok(HookDecision::Continue { messages, .. }) => {
-                state.messages.extend(messages);
+                let messages = messages.into_iter().map(|m| redaction.text(m));
+                state.messages.extend(messages.collect::<Vec<_>>());
                 Ok(())
             }
-            Ok(HookDecision::Block { reasons }) => Err(RunOutcome::Blocked { reasons }),
+            Ok(HookDecision::Block { reasons }) => Err(RunOutcome::Blocked {
+                reasons: reasons.into_iter().map(|r| redaction.text(r)).collect(),
+            }),
             Err(e) => Err(RunOutcome::Blocked {
-                reasons: vec![e.to_string()],
+                reasons: vec![redaction.text(e.to_string())],
             }),
         }
     }
@@ -594,33 +606,35 @@ impl Interpreter {
     fn journal_finish(
         &self,
         journal: &mut Journal,
-        index: usize,
-        step: &Step,
+        (index, step): (usize, &Step),
         outcome: StepOutcome,
         value: &Value,
-        error: Option<String>,
+        redaction: &Redaction,
     ) -> Result<(), RunOutcome> {
         let result = StepResult {
             name: step.name.clone(),
             result: value.clone(),
             outputs: Default::default(),
         };
-        self.journal_finish_result(journal, index, step, outcome, &result, error)
+        self.journal_finish_result(journal, (index, step), outcome, &result, None, redaction)
     }
 
+    /// Journals a step's end, secrets redacted from what it returned: a
+    /// command's output or an MCP result may quote a sensitive param. (A
+    /// resumed run reads the redacted values back.)
     fn journal_finish_result(
         &self,
         journal: &mut Journal,
-        index: usize,
-        step: &Step,
+        (index, step): (usize, &Step),
         outcome: StepOutcome,
         result: &StepResult,
         error: Option<String>,
+        redaction: &Redaction,
     ) -> Result<(), RunOutcome> {
         let outputs = result
             .outputs
             .iter()
-            .map(|(k, v)| (k.clone(), to_tagged(v)))
+            .map(|(k, v)| (k.clone(), redaction.json(to_tagged(v))))
             .collect();
         // A step whose end is not journaled would run again on resume: the
         // run stops rather than go on without its record.
@@ -629,7 +643,7 @@ impl Interpreter {
                 index,
                 name: step.name.clone(),
                 outcome,
-                result: to_tagged(&result.result),
+                result: redaction.json(to_tagged(&result.result)),
                 outputs,
                 error,
             })
