@@ -104,6 +104,17 @@ pub enum JournalError {
         /// The process driving it, when it said.
         pid: Option<u32>,
     },
+    /// A line's seal does not verify: the journal was edited (or written
+    /// by another plugctl state folder), so it cannot be trusted to resume.
+    #[error(
+        "run journal {path}, line {line}: its seal does not verify (the journal was edited, or comes from another state folder); it cannot be resumed"
+    )]
+    Tampered {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
     /// A line is not a journal entry.
     #[error("run journal {path}, line {line}: {reason}")]
     Corrupt {
@@ -123,7 +134,10 @@ pub enum JournalError {
 pub struct Journal {
     path: PathBuf,
     file: File,
+    seal: seal::Seal,
 }
+
+mod seal;
 
 /// Whether a process holds the journal at `path` (drives its run): the
 /// kernel's lock says so, and it dies with the process.
@@ -185,7 +199,8 @@ impl Journal {
             .open(&path)
             .map_err(io)?;
         lock(&file, &path, run_id)?;
-        Ok(Journal { path, file })
+        let seal = seal::Seal::for_run(state_dir, run_id.as_str()).map_err(io)?;
+        Ok(Journal { path, file, seal })
     }
 
     /// Opens an existing journal to continue it; returns its entries too.
@@ -205,8 +220,13 @@ impl Journal {
             path: path.clone(),
             source,
         })?;
-        let entries = parse(&path, &text)?;
-        Ok((Journal { path, file }, entries))
+        let seal =
+            seal::Seal::for_run(state_dir, run_id.as_str()).map_err(|source| JournalError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        let (seal, entries) = verified(&path, &text, seal)?;
+        Ok((Journal { path, file, seal }, entries))
     }
 
     /// The journal's file.
@@ -220,7 +240,8 @@ impl Journal {
             path: self.path.clone(),
             source,
         };
-        let mut line = serde_json::to_vec(entry).map_err(|e| io(std::io::Error::other(e)))?;
+        let entry = serde_json::to_vec(entry).map_err(|e| io(std::io::Error::other(e)))?;
+        let mut line = self.seal.seal(&entry);
         line.push(b'\n');
         self.file.write_all(&line).map_err(io)?;
         self.file.sync_data().map_err(io)
@@ -255,6 +276,24 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
         source,
     })?;
     parse(path, &text)
+}
+
+/// The entries of a journal being resumed, each line's seal verified in
+/// order; the seal to go on with.
+fn verified(
+    path: &Path,
+    text: &str,
+    mut seal: seal::Seal,
+) -> Result<(seal::Seal, Vec<Entry>), JournalError> {
+    for (i, line) in text.lines().enumerate() {
+        if !seal.verify(line) {
+            return Err(JournalError::Tampered {
+                path: path.to_path_buf(),
+                line: i + 1,
+            });
+        }
+    }
+    Ok((seal, parse(path, text)?))
 }
 
 /// The entries of a journal's text (see [`read`]).

@@ -302,6 +302,34 @@ fn a_secret_echoed_by_a_step_or_a_hook_is_never_written() {
     );
 }
 
+/// Hardening issue, item 6: a journal edited to claim a human actor (or
+/// edited at all) is refused on resume, instead of letting the resumed run
+/// act as a human.
+#[test]
+fn an_edited_journal_is_refused_on_resume() {
+    let env = Env::new();
+    let id = kill_mid_second_step(&env);
+    let path = env.state.path().join(format!("runs/{id}.jsonl"));
+    let journal = std::fs::read_to_string(&path).expect("journal");
+    assert!(journal.contains(r#""actor":"agent""#), "{journal}");
+    std::fs::write(
+        &path,
+        journal.replace(r#""actor":"agent""#, r#""actor":"human""#),
+    )
+    .expect("edit");
+    let out = env.run(&["resume", &id]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("seal does not verify"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The journal as written resumes.
+    std::fs::write(&path, journal).expect("restore");
+    let out = env.run(&["resume", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
 #[test]
 fn a_missing_param_is_a_usage_error_before_anything_runs() {
     let env = Env::new();
