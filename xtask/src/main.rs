@@ -6,6 +6,7 @@
 mod aws_models;
 mod bench_mcp;
 mod demo;
+mod fuzz;
 mod iam_data;
 mod localstack;
 mod mcp_conformance;
@@ -28,6 +29,9 @@ commands:
   e2e      only the end-to-end tests (LocalStack, real MCP servers, plugctl serve);
            `test` runs them too
   bench    run the criterion benchmarks
+  fuzz [SECONDS] [TARGET...]
+           run the cargo-fuzz targets (yaml_parse, load_skill, load_manifest,
+           parse_policy) for SECONDS each (300); installs nightly and cargo-fuzz
   bench-mcp
            2,000 stdio echo calls to server-everything: plug-mcp next to the TypeScript SDK
   mcp-conformance [--suite NAME | --scenario NAME]
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Some("e2e") => e2e(),
         Some("bench") => run::cargo(&["bench", "--workspace"]),
         Some("bench-mcp") => bench_mcp::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("mcp-conformance") => mcp_conformance::run(&args[1..]),
         Some("lint") => lint(),
         Some("localstack") => serve_localstack(),

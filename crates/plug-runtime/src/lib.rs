@@ -31,6 +31,7 @@ pub mod perform;
 pub mod plugin_settings;
 pub mod policies;
 pub mod prepare;
+pub mod registry;
 pub mod report;
 pub mod scratch;
 pub mod session_policy;

@@ -40,6 +40,12 @@ pub enum StoreError {
         /// What went wrong.
         detail: String,
     },
+    /// A plugin archive that cannot be unpacked safely.
+    #[error("plugin archive: {0}")]
+    Archive(String),
+    /// A registry could not hand over a plugin.
+    #[error("{0}")]
+    Registry(String),
     /// No installed plugin by that name.
     #[error("no installed plugin named `{0}`")]
     NotInstalled(String),

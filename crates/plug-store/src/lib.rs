@@ -21,6 +21,7 @@
 //! an advisory lock on the store, so concurrent plugctl processes never
 //! corrupt it; the lock file itself is always replaced atomically.
 
+mod archive;
 pub mod digest;
 mod error;
 mod fetch;
@@ -35,4 +36,4 @@ mod user_config;
 pub use error::StoreError;
 pub use lock::{Installed, Lockfile, MarketplaceRecord};
 pub use source::Source;
-pub use store::{Store, Update};
+pub use store::{ArchiveSource, FetchedArchive, Store, Update};

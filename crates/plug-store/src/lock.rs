@@ -47,6 +47,10 @@ pub struct Installed {
     /// The git commit installed, for git and git-backed marketplace sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The sha256 of the registry archive installed, for registry sources
+    /// (checked against the registry's index before unpacking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
     /// The sha256 of the installed tree (see [`crate::digest`]).
     pub sha256: String,
     /// Operator configuration given at install; sensitive values are not here.
@@ -55,6 +59,25 @@ pub struct Installed {
     /// Names of the sensitive values kept in the owner-only secrets file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive: Vec<String>,
+}
+
+impl Installed {
+    /// The plugin in a line: name, version, source, what was fetched, and
+    /// the tree's digest prefix.
+    pub fn summary(&self) -> String {
+        let version = self.version.as_deref().unwrap_or("(no version)");
+        let short = |digest: &str| digest[..digest.len().min(12)].to_owned();
+        let fetched = match (&self.commit, &self.archive) {
+            (Some(commit), _) => format!(" @ {}", short(commit)),
+            (None, Some(archive)) => format!(" (archive sha256 {})", short(archive)),
+            (None, None) => String::new(),
+        };
+        let sha = short(&self.sha256);
+        format!(
+            "{} {version} from {}{fetched} (sha256 {sha})",
+            self.name, self.source
+        )
+    }
 }
 
 /// One added marketplace.

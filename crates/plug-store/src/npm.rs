@@ -6,15 +6,10 @@
 //! links of any kind (npm never packs symlinks, so a tarball with one was
 //! not made by npm). The plugin is the tarball's top folder (`package/`).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::StoreError;
-
-/// The most an unpacked package may hold, and the most entries: a bound on
-/// what a hostile tarball (a "zip bomb") can make plugctl write.
-const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
-const MAX_ENTRIES: usize = 100_000;
 
 /// Fetches `package` (at `version`, a version or range, when given) with the
 /// `npm` on PATH into `staging` and returns the unpacked plugin folder.
@@ -90,73 +85,10 @@ fn tarball_in(dir: &Path) -> Option<PathBuf> {
     found.next().is_none().then_some(first)
 }
 
-/// Unpacks the gzipped tarball at `tarball` into `dest`, checking every
-/// entry before anything is written for it.
+/// Unpacks the gzipped tarball at `tarball` into `dest` (see [`crate::archive`]).
 pub(crate) fn unpack(tarball: &Path, dest: &Path) -> Result<(), StoreError> {
     let file = std::fs::File::open(tarball).map_err(StoreError::io(tarball))?;
-    std::fs::create_dir_all(dest).map_err(StoreError::io(dest))?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let entries = archive.entries().map_err(StoreError::io(tarball))?;
-    let mut total = 0u64;
-    for (count, entry) in entries.enumerate() {
-        let mut entry = entry.map_err(StoreError::io(tarball))?;
-        let path = entry.path().map_err(StoreError::io(tarball))?.into_owned();
-        check_entry(&path, entry.header().entry_type())?;
-        total = total.saturating_add(entry.size());
-        if total > MAX_UNPACKED_BYTES || count >= MAX_ENTRIES {
-            return Err(refused(&path, "the package is too large to unpack"));
-        }
-        if !is_content(entry.header().entry_type()) {
-            continue;
-        }
-        let written = entry.unpack_in(dest).map_err(StoreError::io(dest))?;
-        if !written {
-            return Err(refused(&path, "it would be written outside the package"));
-        }
-    }
-    Ok(())
-}
-
-/// Refuses an entry whose path leaves the package or whose kind is a link
-/// or a device; metadata entries (pax, long names) pass and are not written.
-fn check_entry(path: &Path, kind: tar::EntryType) -> Result<(), StoreError> {
-    let plain = path
-        .components()
-        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if !plain || path.as_os_str().is_empty() {
-        return Err(refused(path, "its path is absolute or leaves the package"));
-    }
-    if is_content(kind) || is_metadata(kind) {
-        return Ok(());
-    }
-    Err(refused(
-        path,
-        "it is a link or a special file, which npm never packs",
-    ))
-}
-
-fn is_content(kind: tar::EntryType) -> bool {
-    matches!(
-        kind,
-        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Directory
-    )
-}
-
-fn is_metadata(kind: tar::EntryType) -> bool {
-    matches!(
-        kind,
-        tar::EntryType::XGlobalHeader
-            | tar::EntryType::XHeader
-            | tar::EntryType::GNULongName
-            | tar::EntryType::GNULongLink
-    )
-}
-
-fn refused(path: &Path, why: &str) -> StoreError {
-    StoreError::Npm {
-        package: "tarball".into(),
-        detail: format!("entry `{}` is refused: {why}", path.display()),
-    }
+    crate::archive::unpack(file, tarball, dest)
 }
 
 /// The tarball's single top folder (`package/` for npm).

@@ -32,6 +32,16 @@ pub enum Source {
         /// The marketplace's name.
         marketplace: String,
     },
+    /// A plugin of an S3 registry (`s3://BUCKET/PREFIX#NAME[@VERSION]`).
+    Registry {
+        /// The registry, `s3://BUCKET/PREFIX`.
+        registry: String,
+        /// The plugin's name.
+        name: String,
+        /// The version; its highest when absent (and on update).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+    },
 }
 
 impl Source {
@@ -39,6 +49,19 @@ impl Source {
     /// `ssh://`, `git://`, `file://`, `git@host:path`, or anything ending in
     /// `.git`, with an optional `#ref`), else a local folder.
     pub fn parse(text: &str) -> Source {
+        if let Some(rest) = text.strip_prefix("s3://")
+            && let Some((registry, plugin)) = rest.split_once('#')
+        {
+            let (name, version) = match plugin.split_once('@') {
+                Some((name, version)) => (name, Some(version.to_owned())),
+                None => (plugin, None),
+            };
+            return Source::Registry {
+                registry: format!("s3://{registry}"),
+                name: name.to_owned(),
+                version,
+            };
+        }
         if let Some((plugin, marketplace)) = text.split_once('@')
             && is_name(plugin)
             && is_name(marketplace)
@@ -101,6 +124,14 @@ impl fmt::Display for Source {
                 plugin,
                 marketplace,
             } => write!(f, "{plugin}@{marketplace}"),
+            Source::Registry {
+                registry,
+                name,
+                version,
+            } => match version {
+                Some(v) => write!(f, "{registry}#{name}@{v}"),
+                None => write!(f, "{registry}#{name}"),
+            },
         }
     }
 }

@@ -18,9 +18,44 @@ use crate::source::{Source, is_name};
 use crate::user_config::split_config;
 
 /// The plugins installed under one folder.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     root: PathBuf,
+    /// Where registry sources are fetched from (none: they cannot be).
+    archives: Option<std::sync::Arc<dyn ArchiveSource>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fetches plugin archives from a registry (plug-registry implements it
+/// for S3): the archive must already be checked against the digest the
+/// registry records; the store unpacks it entry by entry.
+pub trait ArchiveSource: Send + Sync {
+    /// The `tar.gz` of `name` at `version` (its highest when `None`) in
+    /// `registry`.
+    fn fetch(
+        &self,
+        registry: &str,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<FetchedArchive, StoreError>;
+}
+
+/// An archive a registry handed over, verified.
+#[derive(Debug, Clone)]
+pub struct FetchedArchive {
+    /// The version it holds.
+    pub version: String,
+    /// Its sha256.
+    pub sha256: String,
+    /// The `tar.gz` bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// What [`Store::update`] did.
@@ -36,10 +71,12 @@ pub struct Update {
     pub changed: bool,
 }
 
-/// A plugin fetched into staging: its folder and the commit it came from.
+/// A plugin fetched into staging: its folder and the commit (or registry
+/// archive) it came from.
 struct Fetched {
     dir: PathBuf,
     commit: Option<String>,
+    archive: Option<String>,
 }
 
 /// Operator configuration values by key.
@@ -48,7 +85,16 @@ pub(crate) type Config = BTreeMap<String, String>;
 impl Store {
     /// The store at `root` (created on first write).
     pub fn open(root: impl Into<PathBuf>) -> Store {
-        Store { root: root.into() }
+        Store {
+            root: root.into(),
+            archives: None,
+        }
+    }
+
+    /// The same store, fetching registry sources through `archives`.
+    pub fn with_archives(mut self, archives: std::sync::Arc<dyn ArchiveSource>) -> Store {
+        self.archives = Some(archives);
+        self
     }
 
     /// The store at [`crate::location::default_root`].
@@ -130,6 +176,7 @@ impl Store {
             sha256: tree_sha256(&fresh)?,
             source,
             commit: fetched.commit,
+            archive: fetched.archive,
             config: plain,
             sensitive: secret.keys().cloned().collect(),
         };
@@ -157,7 +204,13 @@ impl Store {
             Source::Local { path } => Ok(Fetched {
                 dir: path.clone(),
                 commit: None,
+                archive: None,
             }),
+            Source::Registry {
+                registry,
+                name,
+                version,
+            } => self.fetch_archive(registry, name, version.as_deref(), staging),
             Source::Git {
                 url,
                 reference,
@@ -172,6 +225,7 @@ impl Store {
                 Ok(Fetched {
                     dir,
                     commit: Some(commit),
+                    archive: None,
                 })
             }
             Source::Marketplace {
@@ -203,6 +257,7 @@ impl Store {
             PluginSource::Local(path) => Ok(Fetched {
                 dir: inside(&dir, &path)?,
                 commit: record.commit,
+                archive: None,
             }),
             PluginSource::GitHub {
                 repo,
@@ -220,8 +275,30 @@ impl Store {
             PluginSource::Npm { package, version } => Ok(Fetched {
                 dir: crate::npm::fetch(&package, version.as_deref(), staging)?,
                 commit: None,
+                archive: None,
             }),
         }
+    }
+
+    /// A registry's archive, unpacked into staging.
+    fn fetch_archive(
+        &self,
+        registry: &str,
+        name: &str,
+        version: Option<&str>,
+        staging: &Path,
+    ) -> Result<Fetched, StoreError> {
+        let archives = self.archives.as_ref().ok_or_else(|| {
+            StoreError::BadSource(format!("{registry}#{name} (no registry access here)"))
+        })?;
+        let fetched = archives.fetch(registry, name, version)?;
+        let dir = staging.join("archive");
+        crate::archive::unpack(fetched.bytes.as_slice(), Path::new(registry), &dir)?;
+        Ok(Fetched {
+            dir,
+            commit: None,
+            archive: Some(fetched.sha256),
+        })
     }
 
     /// The folder of an installed plugin, after checking that its files still

@@ -125,9 +125,13 @@ pub enum Command {
     Audit(telemetry::AuditArgs),
     /// Serve plugins' skills as MCP tools (stdio, or Streamable HTTP on loopback with `--http`).
     Serve(run::ServeArgs),
-    /// Install a plugin from a folder, a git URL (`URL#REF`) or `name@marketplace`
-    /// into the store (`$PLUGCTL_HOME`, else the XDG data folder); commands then take its name.
+    /// Install a plugin from a folder, a git URL (`URL#REF`), `name@marketplace` or an S3
+    /// registry (`s3://BUCKET/PREFIX#NAME@VERSION`) into the store (`$PLUGCTL_HOME`, else the
+    /// XDG data folder); commands then take its name.
     Install(store::InstallArgs),
+    /// Publish a plugin folder to an S3 registry (`s3://BUCKET/PREFIX`): a content-addressed
+    /// archive and an index entry; versions are immutable.
+    Publish(store::PublishArgs),
     /// List installed plugins with their version, source and sha256.
     List(store::ListArgs),
     /// Fetch installed plugins' sources again and reinstall them.

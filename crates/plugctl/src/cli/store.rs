@@ -8,12 +8,25 @@ use super::value::{Output, parse_key_value};
 /// `plugctl install`.
 #[derive(Debug, Clone, Args)]
 pub struct InstallArgs {
-    /// A plugin folder, a git URL (`URL#REF` for a branch, tag or commit) or `name@marketplace`.
+    /// A plugin folder, a git URL (`URL#REF` for a branch, tag or commit),
+    /// `name@marketplace`, or `s3://BUCKET/PREFIX#NAME[@VERSION]` from a registry.
     pub source: String,
     /// An operator configuration value, `name=value` (repeatable); values the
     /// plugin marks sensitive are kept out of the lock file and of the output.
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
+}
+
+/// `plugctl publish`.
+#[derive(Debug, Clone, Args)]
+pub struct PublishArgs {
+    /// The plugin folder (it must validate and have a `version`).
+    pub plugin: std::path::PathBuf,
+    /// The registry, `s3://BUCKET/PREFIX`.
+    pub registry: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
 }
 
 /// `plugctl list`.

@@ -47,6 +47,7 @@ pub fn run(mut cli: Cli) -> Exit {
         Command::Telemetry { command } => finish(telemetry::run(command)),
         Command::Audit(args) => finish(audit::run(&args)),
         Command::Install(args) => finish(store::install(args)),
+        Command::Publish(args) => finish(store::publish(args)),
         Command::List(args) => finish(store::list(args)),
         Command::Update(args) => finish(store::update(args)),
         Command::Remove(args) => finish(store::remove(args)),

@@ -2,58 +2,43 @@
 //! plugin store (see plug-store), and installed names wherever a command
 //! takes a plugin path.
 
-use plug_store::{Installed, Store};
+use plug_store::Store;
 
 use crate::cli::Output;
 use crate::cli::store::{
-    ConfigCommand, InstallArgs, ListArgs, MarketplaceCommand, RemoveArgs, UpdateArgs,
+    ConfigCommand, InstallArgs, ListArgs, MarketplaceCommand, PublishArgs, RemoveArgs, UpdateArgs,
 };
-use crate::exit::{Exit, Outcome, store_failed as failed};
+use crate::exit::{Exit, OrUsage, Outcome, store_failed as failed};
 
+/// The store, able to fetch from S3 registries as the operator.
 fn store() -> Result<Store, Exit> {
-    Store::open_default().ok_or_else(|| {
+    let settings = crate::setup::settings(plug_runtime::Flags::default())?;
+    plug_runtime::registry::plugin_store(&settings).ok_or_else(|| {
         eprintln!("error: no store folder: set PLUGCTL_HOME (or XDG_DATA_HOME or HOME)");
         Exit::Usage
     })
 }
 
-/// Installs one plugin.
+/// Installs one plugin, and says which required user configuration values
+/// are still unset (it installs, as in Claude Code, but will not run yet).
 pub fn install(args: InstallArgs) -> Outcome {
     let store = store()?;
-    let installed = store
-        .install(&args.source, &args.set)
-        .map_err(|e| failed(&e))?;
-    println!("installed {}", line(&installed));
+    let installed = (store.install(&args.source, &args.set)).map_err(|e| failed(&e))?;
+    println!("installed {}", installed.summary());
     warn_missing_config(&store, &installed.name);
     Ok(Exit::Success)
 }
 
-/// Says which required user config values are still unset (the plugin
-/// installs, as in Claude Code, but will not run until they are).
-fn warn_missing_config(store: &Store, name: &str) {
-    let Ok(dir) = store.resolve(name) else { return };
-    let Ok(plugin) = plug_manifest::load_plugin(&dir) else {
-        return;
-    };
-    if let Err(e) = plug_runtime::PluginSettings::load(&plugin, &[]) {
-        eprintln!("warning: {e}");
+/// Publishes a plugin folder to an S3 registry, as the operator.
+pub fn publish(args: PublishArgs) -> Outcome {
+    let settings = crate::setup::settings(plug_runtime::Flags::default())?;
+    let publish = plug_runtime::registry::publish(&settings, &args.plugin, &args.registry);
+    let published = (crate::setup::async_runtime()?.block_on(publish)).or_usage()?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string(&published).unwrap_or_default()),
+        Output::Human => println!("{published}"),
     }
-}
-
-/// One plugin in a line: name, version, source, digest prefix.
-fn line(p: &Installed) -> String {
-    let version = p.version.as_deref().unwrap_or("(no version)");
-    let commit = p
-        .commit
-        .as_deref()
-        .map(|c| format!(" @ {}", &c[..c.len().min(12)]));
-    let sha = &p.sha256[..p.sha256.len().min(12)];
-    format!(
-        "{} {version} from {}{} (sha256 {sha})",
-        p.name,
-        p.source,
-        commit.unwrap_or_default()
-    )
+    Ok(Exit::Success)
 }
 
 /// Lists installed plugins; `--output json` prints the lock entries (no secrets are in them).
@@ -65,7 +50,7 @@ pub fn list(args: ListArgs) -> Outcome {
             serde_json::to_string_pretty(&installed).unwrap_or_else(|_| "[]".into())
         ),
         Output::Human if installed.is_empty() => println!("no plugins installed"),
-        Output::Human => installed.iter().for_each(|p| println!("{}", line(p))),
+        Output::Human => installed.iter().for_each(|p| println!("{}", p.summary())),
     }
     Ok(Exit::Success)
 }
@@ -133,4 +118,11 @@ pub fn config(command: ConfigCommand) -> Outcome {
     println!("{}: set {}", installed.name, keys.join(", "));
     warn_missing_config(&store, &installed.name);
     Ok(Exit::Success)
+}
+
+/// Says which required user configuration values are still unset.
+fn warn_missing_config(store: &Store, name: &str) {
+    if let Some(warning) = plug_runtime::registry::missing_config(store, name) {
+        eprintln!("warning: {warning}");
+    }
 }
