@@ -202,7 +202,7 @@ fn host(approver: Arc<dyn plug_core::ports::Approver>) -> RunHost {
     let (_stop, interrupt) = tokio::sync::watch::channel(false);
     RunHost {
         approver,
-        prompter: Arc::new(NoPrompter),
+        prompter: Arc::new(NoPrompter(None)),
         observe: Box::new(|audit| audit),
         interrupt,
     }

@@ -528,6 +528,14 @@ impl Redaction {
         Redaction(values)
     }
 
+    /// Adds a secret learnt during the run (a sensitive prompt's answer).
+    pub(crate) fn add(&mut self, value: String) {
+        if value.len() >= MIN_SECRET && !self.0.contains(&value) {
+            self.0.push(value);
+            self.0.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        }
+    }
+
     /// `text` with every secret replaced: error messages quote argv and
     /// stderr, hooks give reasons, and all of it reaches the journal, the
     /// report and the terminal.

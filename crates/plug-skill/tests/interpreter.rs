@@ -595,3 +595,27 @@ async fn wait_for_gives_up_at_the_step_timeout() {
         "{report:?}"
     );
 }
+
+/// A `prompt` step's answer fills the param it names: later steps use it
+/// as `<param>` (visible-runs issue, rough edges); a sensitive answer is
+/// used but never journaled.
+#[tokio::test]
+async fn a_prompt_answer_fills_its_param_for_later_steps() {
+    for sensitive in [false, true] {
+        let mut world = World::new().real_commands();
+        world.answer = Some("eu-west-3-answer".into());
+        let s = skill(&format!(
+            "skill:\n  name: ask\n  description: d\n  params:\n    target:\n      type: string\n      required: false\n      sensitive: {sensitive}\n  steps:\n    - name: choose\n      action: prompt\n      message: Which target?\n      param: target\n    - name: use\n      action: run_command\n      command: [printf, '%s', <target>]\n      outputs:\n        used: $.stdout\n    - name: check\n      action: assert\n      that: \"steps.use.used == 'eu-west-3-answer'\"\n"
+        ));
+        let req = world.request(s, &[]);
+        let report = world.run(&req).await;
+        assert_eq!(report.outcome, RunOutcome::Succeeded, "{report:?}");
+        let journal = std::fs::read_to_string(Journal::path_for(world.state.path(), &req.run_id))
+            .expect("journal");
+        assert_eq!(
+            journal.contains("eu-west-3-answer"),
+            !sensitive,
+            "sensitive {sensitive}: {journal}"
+        );
+    }
+}

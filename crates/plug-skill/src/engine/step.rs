@@ -96,13 +96,25 @@ impl Interpreter {
                 Some(state.redaction.text(message)),
             ),
         };
-        let outputs = match outcome {
+        let mut outputs = match outcome {
             StepOutcome::Failed => Default::default(),
             _ => select_outputs(step, &value).map_err(|e| RunOutcome::StepFailed {
                 step: step.name.clone(),
                 error: e,
             })?,
         };
+        if let (Action::Prompt { param, .. }, false) =
+            (&step.action, outcome == StepOutcome::Failed)
+        {
+            // The answer fills the param the step names: later steps use it as `<param>`.
+            outputs
+                .entry(param.clone())
+                .or_insert_with(|| value.clone());
+            if let (true, Value::String(answer)) = (req.sensitive.contains(param), &value) {
+                // Asked for at run time, so not among the known secrets yet.
+                state.redaction.add(answer.clone());
+            }
+        }
         let result = StepResult {
             name: step.name.clone(),
             result: value,

@@ -197,12 +197,13 @@ impl Approver for FixedApprover {
     }
 }
 
-pub struct NoPrompter;
+/// Answers every prompt with its answer (none: nobody can be asked).
+pub struct NoPrompter(pub Option<String>);
 
 #[async_trait]
 impl Prompter for NoPrompter {
     async fn prompt(&self, _message: &str, _sensitive: bool) -> Option<String> {
-        None
+        self.0.clone()
     }
 }
 
@@ -281,6 +282,8 @@ pub struct World {
     pub state: tempfile::TempDir,
     pub workdir: tempfile::TempDir,
     pub options: RunOptions,
+    /// What a `prompt` step is answered.
+    pub answer: Option<String>,
 }
 
 impl World {
@@ -306,6 +309,7 @@ impl World {
             state: tempfile::tempdir().expect("tempdir"),
             workdir: tempfile::tempdir().expect("tempdir"),
             options,
+            answer: None,
         }
     }
 
@@ -325,7 +329,7 @@ impl World {
             telemetry: self.telemetry.clone(),
             commands: self.commands.clone(),
             approver: self.approver.clone(),
-            prompter: Arc::new(NoPrompter),
+            prompter: Arc::new(NoPrompter(self.answer.clone())),
             permissions: self.permissions.clone(),
         }
     }
