@@ -204,6 +204,15 @@ impl Mailbox {
         }
     }
 
+    /// Who may answer the request `run_id` is waiting on (empty: anyone),
+    /// when it is waiting: a live request whose run a process drives.
+    pub fn waiting(&self, run_id: &str) -> Option<Vec<String>> {
+        let (request, _) = self.files(run_id);
+        let pending: Pending = serde_json::from_slice(&std::fs::read(request).ok()?).ok()?;
+        let live = pending.expires_at_ms >= plug_core::event::now_ms() && self.driven(run_id);
+        live.then_some(pending.request.approvers)
+    }
+
     /// Whether a process holds the run's journal (and so may be waiting).
     fn driven(&self, run_id: &str) -> bool {
         let state = self.dir.parent().unwrap_or(&self.dir);

@@ -141,6 +141,33 @@ pub struct Resumption {
     pub resume: Resume,
     /// Whether it already succeeded (nothing to do).
     pub succeeded: bool,
+    /// The step it stopped in (begun, never finished), which runs again.
+    pub interrupted_in: Option<String>,
+}
+
+impl Resumption {
+    /// What resuming means for this run, in a line.
+    pub fn describe(&self, run_id: &RunId) -> String {
+        let done = self.resume.completed.len();
+        match &self.interrupted_in {
+            Some(step) => format!(
+                "resuming {run_id}: it was interrupted in step `{step}`, which runs again after {done} completed step(s)"
+            ),
+            None => format!("resuming {run_id} after {done} completed step(s)"),
+        }
+    }
+}
+
+/// The last step a journal shows begun and not finished.
+fn step_in_flight(entries: &[Entry]) -> Option<String> {
+    let (index, name) = entries.iter().rev().find_map(|e| match e {
+        Entry::StepStarted { index, name, .. } => Some((*index, name.clone())),
+        _ => None,
+    })?;
+    let finished = entries
+        .iter()
+        .any(|e| matches!(e, Entry::StepFinished { index: i, .. } if *i == index));
+    (!finished).then_some(name)
 }
 
 /// The governed run, assembled once for every front end.
@@ -271,6 +298,7 @@ impl Runtime {
         Ok(Resumption {
             journal,
             input,
+            interrupted_in: step_in_flight(&entries),
             resume: Resume::from_entries(&entries),
             succeeded,
         })

@@ -47,6 +47,26 @@ impl StateDir {
         self.root.join("spool")
     }
 
+    /// Every run in the folder, oldest first, as `plugctl runs` shows them:
+    /// a live run waiting for an approval says so and for whom; with the
+    /// journals that could not be read.
+    pub fn runs(
+        &self,
+    ) -> (
+        Vec<plug_skill::journal::RunSummary>,
+        Vec<plug_skill::journal::JournalError>,
+    ) {
+        let (mut runs, unreadable) = plug_skill::journal::list(&self.root);
+        let mailbox = crate::approval::Mailbox::new(self.approvals());
+        for run in runs.iter_mut().filter(|r| r.state == "running") {
+            if let Some(approvers) = mailbox.waiting(run.run_id.as_str()) {
+                run.state = "waiting for approval".into();
+                run.waiting_for = Some(approvers);
+            }
+        }
+        (runs, unreadable)
+    }
+
     /// A run's scratch folder: the `HOME` of its commands, removed when the run lets go.
     pub fn scratch(&self, run_id: &plug_core::RunId) -> PathBuf {
         self.root.join("scratch").join(run_id.as_str())

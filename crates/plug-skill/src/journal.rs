@@ -429,6 +429,35 @@ pub struct RunSummary {
     /// What of deny-by-default the run waived.
     #[serde(skip_serializing_if = "plug_core::Governance::is_default")]
     pub governance: plug_core::Governance,
+    /// The last step begun: for a run that did not end, the one it was in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_step: Option<String>,
+    /// For a run waiting for an approval: who may give it (empty: anyone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<Vec<String>>,
+}
+
+impl RunSummary {
+    /// What a person needs beside the state, ` (...)`, or nothing: the
+    /// waivers of deny-by-default, who may approve a waiting run, and the
+    /// step an interrupted run was in.
+    pub fn notes(&self) -> String {
+        let mut notes: Vec<String> = self
+            .governance
+            .labels()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        match (&self.waiting_for, self.state.as_str(), &self.last_step) {
+            (Some(who), _, _) if !who.is_empty() => notes.push(format!("by {}", who.join(" or "))),
+            (_, "interrupted", Some(step)) => notes.push(format!("in step {step}")),
+            _ => {}
+        }
+        match notes.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", notes.join(", ")),
+        }
+    }
 }
 
 /// Every run in the state directory, oldest first, and the journals that
@@ -470,6 +499,10 @@ pub fn list(state_dir: &Path) -> (Vec<RunSummary>, Vec<JournalError>) {
             _ => None,
         });
         let steps_done = Resume::from_entries(&journal).completed.len();
+        let last_step = journal.iter().rev().find_map(|e| match e {
+            Entry::StepStarted { name, .. } => Some(name.clone()),
+            _ => None,
+        });
         runs.push(RunSummary {
             run_id: run_id.clone(),
             plugin: plugin.clone(),
@@ -485,6 +518,8 @@ pub fn list(state_dir: &Path) -> (Vec<RunSummary>, Vec<JournalError>) {
             steps_done,
             started_ms: *at_ms,
             governance: governance.clone(),
+            last_step,
+            waiting_for: None,
         });
     }
     runs.sort_by_key(|r| r.started_ms);

@@ -330,6 +330,44 @@ fn an_edited_journal_is_refused_on_resume() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
+/// `plugctl runs` tells a run waiting for an approval (and for whom) from
+/// one that runs, and an interrupted run names the step it was in, which
+/// `resume` says it runs again (visible-runs issue, rough edges).
+#[test]
+fn runs_say_what_a_run_waits_for_and_where_it_stopped() {
+    let env = Env::new();
+    let (mut child, id) = start_gated_release(&env, "4.0.0");
+    let listed = text(&env.run(&["runs"]).stdout);
+    assert!(
+        listed.contains(&id) && listed.contains("waiting for approval"),
+        "{listed}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.run(&["runs", "--output", "json"]).stdout).expect("json");
+    assert_eq!(json[0]["state"], "waiting for approval");
+    assert_eq!(json[0]["waiting_for"], serde_json::json!([]));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let listed = text(&env.run(&["runs"]).stdout);
+    assert!(
+        listed.contains("interrupted") && listed.contains("(in step confirm)"),
+        "{listed}"
+    );
+
+    let env = Env::new();
+    let id = kill_mid_second_step(&env);
+    let listed = text(&env.run(&["runs"]).stdout);
+    assert!(listed.contains("(in step deploy)"), "{listed}");
+    let resumed = env.run(&["resume", &id]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
+    assert!(
+        text(&resumed.stderr)
+            .contains("interrupted in step `deploy`, which runs again after 1 completed step(s)"),
+        "{}",
+        text(&resumed.stderr)
+    );
+}
+
 #[test]
 fn a_missing_param_is_a_usage_error_before_anything_runs() {
     let env = Env::new();

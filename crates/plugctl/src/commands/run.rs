@@ -115,13 +115,9 @@ pub fn resume(args: &ResumeArgs) -> Outcome {
         eprintln!("run {run_id} already succeeded; nothing to resume");
         return Ok(Exit::Success);
     }
+    eprintln!("{}", found.describe(&run_id));
     let prepared = prepared(&runtime, found.input, run_id)?;
     admitted(&prepared)?;
-    eprintln!(
-        "resuming {} after {} completed step(s)",
-        prepared.request.run_id,
-        found.resume.completed.len()
-    );
     let resume = Some(found.resume);
     execute(
         &runtime,
@@ -135,8 +131,7 @@ pub fn resume(args: &ResumeArgs) -> Outcome {
 
 /// `plugctl runs`.
 pub fn runs(args: &RunsArgs) -> Outcome {
-    let state = plug_runtime::StateDir::from_env();
-    let (runs, unreadable) = plug_skill::journal::list(state.root());
+    let (runs, unreadable) = plug_runtime::StateDir::from_env().runs();
     unreadable
         .iter()
         .for_each(|e| eprintln!("warning: skipped {e}"));
@@ -147,19 +142,14 @@ pub fn runs(args: &RunsArgs) -> Outcome {
         ),
         Output::Human => {
             for r in runs {
-                let waived = r.governance.labels().join(",");
                 println!(
-                    "{:<30} {:<18} {:<26} {:<16} {} step(s) done{}",
+                    "{:<30} {:<20} {:<26} {:<16} {} step(s) done{}",
                     r.run_id,
                     r.state,
                     r.plugin,
                     r.skill,
                     r.steps_done,
-                    if waived.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({waived})")
-                    }
+                    r.notes()
                 );
             }
         }
