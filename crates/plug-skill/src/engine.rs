@@ -354,7 +354,8 @@ impl Interpreter {
                 finish!(self, req, journal, state, started, outcome);
             }
         }
-        let deadline = started + self.options.skill_timeout;
+        // The skill's own `timeout:` bounds the whole run; else the runtime's.
+        let deadline = started + req.skill.timeout.unwrap_or(self.options.skill_timeout);
         for (index, step) in req.skill.steps.iter().enumerate() {
             if let Some((outcome, result)) = resume.completed.get(&index) {
                 state.steps.push(StepReport {

@@ -368,6 +368,47 @@ fn runs_say_what_a_run_waits_for_and_where_it_stopped() {
     );
 }
 
+/// A skill's own `timeout:` bounds the whole run (the seed's "timeout
+/// thresholds in skill YAML"); zero is refused by validate.
+#[test]
+fn a_skill_timeout_bounds_the_whole_run() {
+    let env = Env::new();
+    let plugin = env.work.path().join("plugin");
+    std::fs::create_dir_all(plugin.join("skills")).expect("mkdir");
+    std::fs::write(
+        plugin.join("plugin.yaml"),
+        "plugin:\n  name: slow\n  version: 0.1.0\n  skills:\n    - name: wait\n      path: ./skills/wait.yaml\n",
+    )
+    .expect("manifest");
+    let skill = |timeout: &str| {
+        format!(
+            "skill:\n  name: wait\n  description: d\n  timeout: {timeout}\n  steps:\n    - name: first\n      action: run_command\n      command: [sleep, '1']\n    - name: second\n      action: run_command\n      command: [sleep, '30']\n      timeout: 5m\n"
+        )
+    };
+    std::fs::write(plugin.join("skills/wait.yaml"), skill("2s")).expect("skill");
+    let started = Instant::now();
+    let out = env.run(&["run", &plugin.display().to_string(), "wait"]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the skill's timeout did not stop it"
+    );
+    std::fs::write(plugin.join("skills/wait.yaml"), skill("0s")).expect("skill");
+    let out = env.run(&["validate", &plugin.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("more than zero"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn a_missing_param_is_a_usage_error_before_anything_runs() {
     let env = Env::new();

@@ -297,6 +297,8 @@ pub struct Skill {
     pub params: Vec<Param>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// How long the whole run may take (the runtime's default when absent).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The type of a declared param.

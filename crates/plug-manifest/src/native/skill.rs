@@ -14,7 +14,7 @@ use crate::native::model::{
 use crate::placeholder::shell::ShellContext;
 use crate::yaml::{Node, NodeKind, Scalar};
 
-const SKILL_FIELDS: &[&str] = &["name", "description", "kind", "params", "steps"];
+const SKILL_FIELDS: &[&str] = &["name", "description", "kind", "params", "steps", "timeout"];
 const PARAM_FIELDS: &[&str] = &["type", "default", "required", "description", "sensitive"];
 const COMMON_FIELDS: &[&str] = &[
     "name",
@@ -73,12 +73,23 @@ pub(crate) fn decode_skill(f: &mut Findings, doc: &Node) -> Option<Skill> {
         .require(f, "steps")
         .map(|node| steps(f, node))
         .unwrap_or_default();
+    let timeout = skill.opt_duration(f, "timeout");
+    if let (Some(limit), Some(node)) = (timeout, skill.get("timeout"))
+        && limit.is_zero()
+    {
+        f.error(
+            node.span,
+            Code::OutOfRange,
+            "the skill's `timeout` must be more than zero",
+        );
+    }
     Some(Skill {
         name: name?,
         description,
         kind,
         params,
         steps,
+        timeout,
     })
 }
 

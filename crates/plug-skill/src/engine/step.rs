@@ -176,13 +176,23 @@ impl Interpreter {
                     attempt,
                 })
                 .map_err(RunOutcome::journal_failed)?;
-            let timeout = step
-                .timeout
-                .unwrap_or(self.options.default_step_timeout)
-                .min(deadline.saturating_duration_since(Instant::now()));
+            let own = step.timeout.unwrap_or(self.options.default_step_timeout);
+            let left = deadline.saturating_duration_since(Instant::now());
             let result = self
-                .bounded(timeout, self.execute(req, state, step))
+                .bounded(own.min(left), self.execute(req, state, step))
                 .await?;
+            if left < own && Instant::now() >= deadline && result.is_err() {
+                // The run's time is up, not the step's: stop as an interrupt
+                // does, so that a resume (with more time) runs the step again.
+                let limit = req.skill.timeout.unwrap_or(self.options.skill_timeout);
+                return Err(RunOutcome::Interrupted {
+                    reason: format!(
+                        "the skill's timeout ({}) passed during step `{}`",
+                        humantime::format_duration(limit),
+                        step.name
+                    ),
+                });
+            }
             match result {
                 Err(StepError::Failed(_)) if attempt <= step.retries => {
                     let delay = self
