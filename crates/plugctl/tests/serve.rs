@@ -972,6 +972,32 @@ fn localstack() -> Option<Vec<(&'static str, String)>> {
     })
 }
 
+/// The `args` of the README's Claude Code `.mcp.json` snippet, with `role`
+/// for its example role and its relative paths made absolute.
+fn readme_serve_args(role: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(support::repo().join("README.md")).expect("README");
+    let after = readme
+        .split_once("**Claude Code**")
+        .expect("the Claude Code snippet")
+        .1;
+    let block = after.split_once("```json").expect("its JSON").1;
+    let json: Value = serde_json::from_str(block.split_once("```").expect("closed").0)
+        .expect("the snippet is JSON");
+    let args = json["mcpServers"]["plugctl"]["args"]
+        .as_array()
+        .expect("args");
+    args.iter()
+        .filter_map(Value::as_str)
+        .map(|a| match a {
+            "arn:aws:iam::111122223333:role/plugctl-agent" => role.to_owned(),
+            path if path.starts_with("plugins/") => {
+                support::repo().join(path).display().to_string()
+            }
+            other => other.to_owned(),
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn clients_nobody_here_wrote_deploy_the_seed_lambda_through_serve() {
     let Some(aws) = localstack() else { return };
@@ -993,7 +1019,10 @@ async fn clients_nobody_here_wrote_deploy_the_seed_lambda_through_serve() {
         "serve-deployer",
         json!([support::aws::allow(&["lambda:*", "iam:PassRole"])]),
     );
-    let mut scenario = env.ts_stdio(&["--role-arn", &role, &seed()]);
+    // The server is started exactly as the README's Claude Code snippet
+    // says, with LocalStack's role for the placeholder ARN.
+    let mut scenario = env.ts_stdio(&[]);
+    scenario["args"] = json!(readme_serve_args(&role));
     scenario["steps"] = json!([
         {"op": "list"},
         {"op": "call", "name": "aws-deployment-assistant__deploy-lambda", "arguments": arguments},
