@@ -10,6 +10,7 @@ mod fuzz;
 mod iam_data;
 mod localstack;
 mod mcp_conformance;
+mod moto;
 mod npm;
 mod python;
 mod run;
@@ -106,10 +107,14 @@ fn test() -> Result<(), String> {
     run::step("starting LocalStack for the integration tests");
     let localstack = localstack::start(&workspace_root())?;
     eprintln!("LocalStack ready at {}", localstack.endpoint);
-    // The integration tests read these; REQUIRE makes a missing LocalStack a
-    // failure instead of a skip, so CI cannot pass without it.
+    run::step("starting moto's server for the DynamoDB tests");
+    let moto = moto::start(&workspace_root())?;
+    eprintln!("moto ready at {}", moto.endpoint);
+    // The integration tests read these; REQUIRE makes a missing LocalStack
+    // (or moto) a failure instead of a skip, so CI cannot pass without it.
     let env = [
         ("LOCALSTACK_ENDPOINT", localstack.endpoint.as_str()),
+        ("MOTO_ENDPOINT", moto.endpoint.as_str()),
         ("PLUGCTL_REQUIRE_LOCALSTACK", "1"),
     ];
     run::step("cargo tests");
@@ -119,7 +124,7 @@ fn test() -> Result<(), String> {
     } else {
         run::cargo_env(&["test", "--workspace", "--no-fail-fast"], &env)?;
     }
-    drop(localstack);
+    drop((localstack, moto));
     // A few seconds once installed: every core client scenario of the official suite.
     mcp_conformance::run(&[])?;
     python::bundled_plugin_tests(&venv)
