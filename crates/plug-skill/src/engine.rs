@@ -15,7 +15,7 @@ use plug_manifest::native::model::Skill;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, watch};
 
-use crate::journal::{Entry, Journal, Resume, to_tagged};
+use crate::journal::{Entry, Resume, RunLog, to_tagged};
 use crate::template::Scope;
 
 /// The ports a run uses.
@@ -317,7 +317,7 @@ impl Interpreter {
     pub async fn run(
         &self,
         req: &RunRequest,
-        journal: &mut Journal,
+        journal: &mut dyn RunLog,
         resume: Option<Resume>,
     ) -> RunReport {
         let started = Instant::now();
@@ -325,7 +325,7 @@ impl Interpreter {
         let mut state = self.initial_state(req, &resume);
         if resume.completed.is_empty() && resume.approved_by.is_none() {
             // A run that cannot record its start never starts.
-            if let Err(e) = journal.append(&started_entry(req)) {
+            if let Err(e) = journal.append(&started_entry(req)).await {
                 return RunReport {
                     run_id: req.run_id.clone(),
                     outcome: RunOutcome::journal_failed(e),
@@ -430,15 +430,17 @@ impl Interpreter {
     async fn finish(
         &self,
         req: &RunRequest,
-        journal: &mut Journal,
+        journal: &mut dyn RunLog,
         state: RunState,
         started: Instant,
         outcome: RunOutcome,
     ) -> RunReport {
-        let finished = journal.append(&Entry::Finished {
-            state: outcome.state().to_owned(),
-            reason: outcome.reason().map(|r| state.redaction.text(r)),
-        });
+        let finished = journal
+            .append(&Entry::Finished {
+                state: outcome.state().to_owned(),
+                reason: outcome.reason().map(|r| state.redaction.text(r)),
+            })
+            .await;
         // A run whose end is not journaled does not claim to have ended well.
         let outcome = match (finished, outcome) {
             (Err(e), outcome) if !matches!(outcome, RunOutcome::JournalFailed { .. }) => {

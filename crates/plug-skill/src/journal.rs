@@ -127,6 +127,22 @@ pub enum JournalError {
     },
 }
 
+/// Where a run's entries go, as the interpreter writes them: the local
+/// [`Journal`] file, or a store a fleet shares (plug-fleet's DynamoDB run
+/// table). An entry that cannot be written stops the run.
+#[async_trait::async_trait]
+pub trait RunLog: Send {
+    /// Records `entry` durably before returning.
+    async fn append(&mut self, entry: &Entry) -> Result<(), JournalError>;
+}
+
+#[async_trait::async_trait]
+impl RunLog for Journal {
+    async fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        Journal::append(self, entry)
+    }
+}
+
 /// An open journal, appended to as the run goes. It holds an exclusive
 /// lock on the file for as long as it is open (the kernel drops it when the
 /// process dies), so one process at a time drives a run.

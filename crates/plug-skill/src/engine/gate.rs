@@ -7,7 +7,7 @@ use plug_core::ports::{
 };
 
 use super::{Interpreter, RunOutcome, RunRequest, RunState};
-use crate::journal::{Entry, Journal};
+use crate::journal::{Entry, RunLog};
 
 impl Interpreter {
     /// Decides every action the skill needs for the run's actor. An action
@@ -16,7 +16,7 @@ impl Interpreter {
     pub(super) async fn gate(
         &self,
         req: &RunRequest,
-        journal: &mut Journal,
+        journal: &mut dyn RunLog,
         state: &mut RunState,
     ) -> Result<(), RunOutcome> {
         let Some(checker) = &self.ports.permissions else {
@@ -66,6 +66,7 @@ impl Interpreter {
                 actor: Actor::Human,
                 approver,
             })
+            .await
             .map_err(RunOutcome::journal_failed)
     }
 

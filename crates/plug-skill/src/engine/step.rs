@@ -16,7 +16,7 @@ use super::{
     millis, redacted_params,
 };
 use crate::condition;
-use crate::journal::{Entry, Journal, to_tagged};
+use crate::journal::{Entry, RunLog, to_tagged};
 use crate::template::StepResult;
 
 impl Interpreter {
@@ -24,7 +24,7 @@ impl Interpreter {
     pub(super) async fn step(
         &self,
         req: &RunRequest,
-        journal: &mut Journal,
+        journal: &mut dyn RunLog,
         state: &mut RunState,
         index: usize,
         step: &Step,
@@ -48,7 +48,8 @@ impl Interpreter {
                     StepOutcome::Skipped,
                     &Value::Null,
                     &state.redaction,
-                )?;
+                )
+                .await?;
                 state.steps.push(StepReport {
                     name: step.name.clone(),
                     action: step.action.name(),
@@ -128,7 +129,8 @@ impl Interpreter {
             &result,
             error.clone(),
             redaction,
-        )?;
+        )
+        .await?;
         let outcome_text = format!("{outcome:?}").to_lowercase();
         self.record(
             req,
@@ -160,7 +162,7 @@ impl Interpreter {
     async fn attempts(
         &self,
         req: &RunRequest,
-        journal: &mut Journal,
+        journal: &mut dyn RunLog,
         state: &mut RunState,
         index: usize,
         step: &Step,
@@ -175,6 +177,7 @@ impl Interpreter {
                     name: step.name.clone(),
                     attempt,
                 })
+                .await
                 .map_err(RunOutcome::journal_failed)?;
             let own = step.timeout.unwrap_or(self.options.default_step_timeout);
             let left = deadline.saturating_duration_since(Instant::now());
@@ -625,9 +628,9 @@ impl Interpreter {
         }
     }
 
-    fn journal_finish(
+    async fn journal_finish(
         &self,
-        journal: &mut Journal,
+        journal: &mut dyn RunLog,
         (index, step): (usize, &Step),
         outcome: StepOutcome,
         value: &Value,
@@ -639,14 +642,15 @@ impl Interpreter {
             outputs: Default::default(),
         };
         self.journal_finish_result(journal, (index, step), outcome, &result, None, redaction)
+            .await
     }
 
     /// Journals a step's end, secrets redacted from what it returned: a
     /// command's output or an MCP result may quote a sensitive param. (A
     /// resumed run reads the redacted values back.)
-    fn journal_finish_result(
+    async fn journal_finish_result(
         &self,
-        journal: &mut Journal,
+        journal: &mut dyn RunLog,
         (index, step): (usize, &Step),
         outcome: StepOutcome,
         result: &StepResult,
@@ -669,6 +673,7 @@ impl Interpreter {
                 outputs,
                 error,
             })
+            .await
             .map_err(RunOutcome::journal_failed)
     }
 }
