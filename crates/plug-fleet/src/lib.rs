@@ -12,8 +12,10 @@
 //!
 //! Start at [`RunTable`].
 
+mod log;
 mod table;
 
+pub use log::TableLog;
 pub use table::{Appended, Lease, RunRecord, RunTable};
 
 /// Why the run table could not be used.

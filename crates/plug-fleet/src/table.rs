@@ -63,6 +63,11 @@ impl RunTable {
         }
     }
 
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.table
+    }
+
     async fn call(&self, operation: &str, params: serde_json::Value) -> Result<Value, AwsError> {
         let call = AwsCall {
             service: "dynamodb".into(),

@@ -152,3 +152,55 @@ async fn a_run_is_recorded_once() {
         }]
     );
 }
+
+fn step_entries(index: usize) -> [plug_skill::journal::Entry; 2] {
+    use plug_skill::journal::Entry;
+    [
+        Entry::StepStarted {
+            index,
+            name: format!("s{index}"),
+            attempt: 1,
+        },
+        Entry::StepFinished {
+            index,
+            name: format!("s{index}"),
+            outcome: plug_skill::StepOutcome::Succeeded,
+            result: serde_json::json!({"n": index}),
+            outputs: Default::default(),
+            error: None,
+        },
+    ]
+}
+
+/// The interpreter's journal in the table: what one driver wrote, the next
+/// reads back and continues after (the completed steps a resume skips); a
+/// driver that lost the run finds its next place taken and stops.
+#[tokio::test]
+async fn a_runs_journal_in_the_table_resumes_and_refuses_a_second_driver() {
+    use plug_skill::journal::{JournalError, Resume, RunLog};
+    let Some(endpoint) = moto() else { return };
+    let table = Arc::new(table(&endpoint).await);
+    let (mut first, entries) = plug_fleet::TableLog::open(table.clone(), "r1")
+        .await
+        .expect("open");
+    assert!(entries.is_empty());
+    for entry in step_entries(0) {
+        first.append(&entry).await.expect("append");
+    }
+    let (mut second, entries) = plug_fleet::TableLog::open(table.clone(), "r1")
+        .await
+        .expect("open");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        Resume::from_entries(&entries).completed.len(),
+        1,
+        "step 0 is done"
+    );
+    for entry in step_entries(1) {
+        second.append(&entry).await.expect("append");
+    }
+    let stale = first.append(&step_entries(1)[0]).await;
+    assert!(matches!(stale, Err(JournalError::Busy { .. })), "{stale:?}");
+    let (_, entries) = plug_fleet::TableLog::open(table, "r1").await.expect("open");
+    assert_eq!(Resume::from_entries(&entries).completed.len(), 2);
+}

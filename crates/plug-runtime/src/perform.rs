@@ -310,7 +310,7 @@ impl Runtime {
     pub async fn perform(
         &self,
         mut prepared: Prepared,
-        journal: &mut Journal,
+        journal: &mut dyn plug_skill::journal::RunLog,
         resume: Option<Resume>,
         host: RunHost,
     ) -> Result<RunReport, RuntimeError> {
