@@ -13,7 +13,9 @@
 //! Start at [`RunTable`].
 
 mod log;
+pub mod queue;
 mod table;
+pub mod worker;
 
 pub use log::TableLog;
 pub use table::{Appended, Lease, RunRecord, RunTable};
@@ -32,6 +34,12 @@ pub enum FleetError {
         /// What is wrong.
         detail: String,
     },
+    /// A run request that cannot be run.
+    #[error("run request: {0}")]
+    Request(String),
+    /// The run's journal in the table could not be used.
+    #[error(transparent)]
+    Journal(#[from] plug_skill::journal::JournalError),
     /// The table did not become active in time.
     #[error("run table {0} did not become active")]
     NotActive(String),
