@@ -379,6 +379,29 @@ pub struct RunSummary {
     pub aws_calls: usize,
 }
 
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}  {}  {}/{}  {}  {}  {} events, {} AWS calls",
+            clock(self.started_ms),
+            self.run_id,
+            self.plugin,
+            self.skill,
+            self.actor,
+            self.outcome.as_deref().unwrap_or("unfinished"),
+            self.events,
+            self.aws_calls
+        )
+    }
+}
+
+/// A time as people read it: RFC 3339 with milliseconds, UTC.
+pub fn clock(at_ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms);
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
 /// Every run in `records`, oldest first.
 pub fn summaries(records: &[Record]) -> Vec<RunSummary> {
     let mut runs: BTreeMap<String, RunSummary> = BTreeMap::new();

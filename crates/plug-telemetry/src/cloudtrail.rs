@@ -132,6 +132,19 @@ pub struct TimelineEntry {
     pub matched: Option<bool>,
 }
 
+impl std::fmt::Display for TimelineEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = match (self.source, self.matched) {
+            ("plugctl", Some(true)) => "  [in CloudTrail]",
+            ("plugctl", Some(false)) => "  [not in CloudTrail yet]",
+            ("cloudtrail", Some(false)) => "  [not in the audit log]",
+            _ => "",
+        };
+        let at = crate::audit::clock(self.at_ms);
+        write!(f, "{at}  {:<10}  {}{mark}", self.source, self.what)
+    }
+}
+
 /// The run's local records and CloudTrail events in one time-ordered list.
 pub fn timeline(records: &[Record], trail: &[TrailEvent]) -> Vec<TimelineEntry> {
     let trail_ids: Vec<&str> = trail

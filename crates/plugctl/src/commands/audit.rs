@@ -1,8 +1,6 @@
 //! `plugctl audit`: the runs in the audit log, or one run's timeline,
 //! optionally merged with what CloudTrail recorded for the run's session.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use plug_telemetry::Record;
 use plug_telemetry::audit::{RunSummary, summaries};
 use plug_telemetry::cloudtrail::{self, TimelineEntry};
@@ -61,52 +59,23 @@ fn lookup(
     .map_err(|e| e.to_string())
 }
 
-fn clock(at_ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(at_ms)).to_string()
-}
-
 fn print_runs(runs: &[RunSummary], output: Output, audit_log: &std::path::Path) {
-    if output == Output::Json {
-        for run in runs {
-            println!("{}", serde_json::to_string(run).unwrap_or_default());
-        }
-        return;
-    }
-    if runs.is_empty() {
+    if runs.is_empty() && output == Output::Human {
         println!("no runs in {}", audit_log.display());
     }
     for run in runs {
-        println!(
-            "{}  {}  {}/{}  {}  {}  {} events, {} AWS calls",
-            clock(run.started_ms),
-            run.run_id,
-            run.plugin,
-            run.skill,
-            run.actor,
-            run.outcome.as_deref().unwrap_or("unfinished"),
-            run.events,
-            run.aws_calls
-        );
+        match output {
+            Output::Json => println!("{}", serde_json::to_string(run).unwrap_or_default()),
+            Output::Human => println!("{run}"),
+        }
     }
 }
 
 fn print_timeline(entries: &[TimelineEntry], output: Output) {
     for entry in entries {
-        if output == Output::Json {
-            println!("{}", serde_json::to_string(entry).unwrap_or_default());
-            continue;
+        match output {
+            Output::Json => println!("{}", serde_json::to_string(entry).unwrap_or_default()),
+            Output::Human => println!("{entry}"),
         }
-        let mark = match (entry.source, entry.matched) {
-            ("plugctl", Some(true)) => "  [in CloudTrail]",
-            ("plugctl", Some(false)) => "  [not in CloudTrail yet]",
-            ("cloudtrail", Some(false)) => "  [not in the audit log]",
-            _ => "",
-        };
-        println!(
-            "{}  {:<10}  {}{mark}",
-            clock(entry.at_ms),
-            entry.source,
-            entry.what
-        );
     }
 }
