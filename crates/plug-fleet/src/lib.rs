@@ -12,6 +12,7 @@
 //!
 //! Start at [`RunTable`].
 
+pub mod front;
 mod log;
 pub mod queue;
 mod table;

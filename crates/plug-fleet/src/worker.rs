@@ -56,12 +56,22 @@ pub struct Worker {
 impl Worker {
     /// Takes and handles messages until `stop` turns true (SIGTERM: the
     /// run in hand is finished first).
-    pub async fn run(&self, stop: watch::Receiver<bool>) -> Result<(), FleetError> {
-        while !*stop.borrow() {
-            let visibility = u32::try_from(self.lease.as_secs())
-                .unwrap_or(u32::MAX)
-                .max(1);
-            if let Some(received) = self.queue.receive(self.wait_s, visibility).await? {
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<(), FleetError> {
+        let visibility = u32::try_from(self.lease.as_secs())
+            .unwrap_or(u32::MAX)
+            .max(1);
+        while !*stop.borrow_and_update() {
+            // A stop while waiting for a message ends the wait; a message
+            // taken meanwhile comes back to the queue when hidden no more.
+            let received = tokio::select! {
+                received = self.queue.receive(self.wait_s, visibility) => received?,
+                changed = stop.changed() => match changed {
+                    Ok(()) => None,
+                    // Nobody can ask it to stop any more: stop now.
+                    Err(_) => break,
+                },
+            };
+            if let Some(received) = received {
                 self.handle(received).await?;
             }
         }
@@ -115,12 +125,15 @@ impl Worker {
         let input = RunInput {
             plugin: request.plugin.clone(),
             skill: request.skill.clone(),
+            // Text is read as `--param` reads it (a declared number from
+            // "5"); anything else must already have the declared type.
             params: (request.params.iter())
-                .map(|(k, v)| {
-                    (
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(text) => (k.clone(), ParamValue::Text(text.clone())),
+                    other => (
                         k.clone(),
-                        ParamValue::Typed(plug_core::Value::from(v.clone())),
-                    )
+                        ParamValue::Typed(plug_core::Value::from(other.clone())),
+                    ),
                 })
                 .collect(),
             actor: Actor::Agent,

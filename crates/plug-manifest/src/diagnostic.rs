@@ -378,6 +378,26 @@ impl Findings {
     }
 }
 
+/// `name: ok (COUNT WHAT)` without findings, else `name: E error(s), W
+/// warning(s)`: the one-line verdict `validate` prints per file.
+pub fn verdict(name: &str, findings: &[Finding], (count, what): (usize, &str)) -> String {
+    let errors = (findings.iter())
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    match findings.is_empty() {
+        true => format!("{name}: ok ({count} {what})"),
+        false => format!("{name}: {errors} error(s), {warnings} warning(s)"),
+    }
+}
+
+/// Whether `findings` fail a check: an error, or any finding under `strict`.
+pub fn fails(findings: &[Finding], strict: bool) -> bool {
+    findings
+        .iter()
+        .any(|f| strict || f.severity == Severity::Error)
+}
+
 /// The closest candidate to a misspelled word, if one is close enough.
 pub fn did_you_mean<'a>(
     word: &str,

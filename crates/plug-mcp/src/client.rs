@@ -601,6 +601,35 @@ async fn signer(
     Ok(Signer::new(signing.credentials(), &region, service))
 }
 
+/// A tool's answer as people read it: notes (a cached answer's age, an
+/// error the tool reported) for stderr, then the text blocks and the
+/// structured content for stdout.
+pub fn result_text(result: &ToolResult) -> (String, String) {
+    let mut notes = String::new();
+    if let Some(age) = result.cached_age {
+        let age = humantime::format_duration(std::time::Duration::from_secs(age.as_secs()));
+        notes.push_str(&format!(
+            "note: the server is unreachable; this answer is cached, {age} old\n"
+        ));
+    }
+    if result.is_error {
+        notes.push_str("the tool reported an error:\n");
+    }
+    let mut text = String::new();
+    for block in &result.content {
+        match block.get("text").and_then(Value::as_str) {
+            Some(line) => text.push_str(line),
+            None => text.push_str(&block.to_string()),
+        }
+        text.push('\n');
+    }
+    if let Some(structured) = &result.structured {
+        text.push_str(&serde_json::to_string_pretty(structured).unwrap_or_default());
+        text.push('\n');
+    }
+    (notes, text)
+}
+
 /// A tool's answer as MCP writes it (`content`, `isError`,
 /// `structuredContent`), plus how old a cached answer is.
 pub fn result_json(result: &ToolResult) -> Value {

@@ -47,6 +47,41 @@ pub struct DrainReport {
     pub busy: bool,
 }
 
+impl DrainReport {
+    /// The report as people read it, lines ending in newlines; `spool`
+    /// tells where rejected calls are kept.
+    pub fn summary(&self, spool: &Spool) -> String {
+        if self.busy {
+            let pending = self.pending;
+            return format!(
+                "another plugctl is delivering this spool; {pending} call(s) pending\n"
+            );
+        }
+        let mut text = format!(
+            "delivered {} PutMetricData and {} PutLogEvents call(s) ({} log events); {} pending, {} rejected\n",
+            self.metric_calls, self.log_calls, self.log_events, self.pending, self.rejected
+        );
+        if let Some(reason) = &self.stopped {
+            text.push_str(&format!("stopped: {reason}\n"));
+        }
+        let dead = spool.dead();
+        if !dead.is_empty() {
+            let kept = spool.dir().join("dead");
+            text.push_str(&format!(
+                "{} rejected call(s) kept in {}\n",
+                dead.len(),
+                kept.display()
+            ));
+        }
+        text
+    }
+
+    /// Whether everything was delivered.
+    pub fn complete(&self) -> bool {
+        self.pending == 0 && !self.busy
+    }
+}
+
 /// Sends every pending call, oldest first, removing each once accepted.
 ///
 /// It stops at the first retryable failure: when the endpoint is down the

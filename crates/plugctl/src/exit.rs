@@ -67,6 +67,11 @@ pub fn usage(message: &str) -> Exit {
     Exit::Usage
 }
 
+/// `Findings` when a check failed, else `Success`.
+pub fn findings_if(failed: bool) -> Exit {
+    [Exit::Success, Exit::Findings][usize::from(failed)]
+}
+
 /// A command's result: `Err` is a failure already reported, with its code.
 pub type Outcome = Result<Exit, Exit>;
 

@@ -1,6 +1,7 @@
 //! The command-line grammar: every command's arguments, and their
 //! translation into what the libraries take. Commands never parse text.
 
+pub mod fleet;
 pub mod run;
 pub mod store;
 pub mod telemetry;
@@ -129,6 +130,17 @@ pub enum Command {
     /// registry (`s3://BUCKET/PREFIX#NAME@VERSION`) into the store (`$PLUGCTL_HOME`, else the
     /// XDG data folder); commands then take its name.
     Install(store::InstallArgs),
+    /// Take run requests from an SQS queue and drive them, sharing runs with other workers
+    /// through a DynamoDB run table; SIGINT or SIGTERM stops it once the runs in hand end.
+    Worker(fleet::WorkerArgs),
+    /// Queue a run for a fleet's workers and print its run id (`--wait`: follow it to its end).
+    Submit(fleet::SubmitArgs),
+    /// A fleet's run table: `store create dynamodb://TABLE`.
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        command: fleet::StoreCommand,
+    },
     /// Publish a plugin folder to an S3 registry (`s3://BUCKET/PREFIX`): a content-addressed
     /// archive and an index entry; versions are immutable.
     Publish(store::PublishArgs),

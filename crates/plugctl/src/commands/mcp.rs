@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use plug_core::ports::ToolResult;
 use plug_mcp::{CallOptions, McpError, Registry};
 use serde_json::{Value, json};
 
@@ -103,34 +102,14 @@ async fn call(
     let result = answered.map_err(|e| failed(&e, &settings))?;
     match output {
         Output::Json => println!("{}", plug_mcp::client::result_json(&result)),
-        Output::Human => print_answer(&result),
+        Output::Human => {
+            let (notes, text) = plug_mcp::client::result_text(&result);
+            eprint!("{notes}");
+            print!("{text}");
+        }
     }
     match result.is_error {
         true => Err(Exit::Findings),
         false => Ok(Exit::Success),
-    }
-}
-
-fn print_answer(result: &ToolResult) {
-    if let Some(age) = result.cached_age {
-        eprintln!(
-            "note: the server is unreachable; this answer is cached, {} old",
-            humantime::format_duration(std::time::Duration::from_secs(age.as_secs()))
-        );
-    }
-    if result.is_error {
-        eprintln!("the tool reported an error:");
-    }
-    for block in &result.content {
-        match block.get("text").and_then(Value::as_str) {
-            Some(text) => println!("{text}"),
-            None => println!("{block}"),
-        }
-    }
-    if let Some(structured) = &result.structured {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(structured).unwrap_or_default()
-        );
     }
 }

@@ -5,6 +5,7 @@
 mod audit;
 mod aws;
 mod check;
+mod fleet;
 mod hooks;
 mod inspect;
 mod mcp;
@@ -48,6 +49,9 @@ pub fn run(mut cli: Cli) -> Exit {
         Command::Audit(args) => finish(audit::run(&args)),
         Command::Install(args) => finish(store::install(args)),
         Command::Publish(args) => finish(store::publish(args)),
+        Command::Worker(args) => finish(fleet::worker(args)),
+        Command::Submit(args) => finish(fleet::submit(args)),
+        Command::Store { command } => finish(fleet::store(command)),
         Command::List(args) => finish(store::list(args)),
         Command::Update(args) => finish(store::update(args)),
         Command::Remove(args) => finish(store::remove(args)),

@@ -35,29 +35,19 @@ pub fn run(command: PolicyCommand) -> Exit {
 fn lint(files: &[PathBuf], strict: bool) -> Exit {
     let catalogue = match Catalogue::bundled() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
+        Err(e) => return crate::exit::usage(&e.to_string()),
     };
     let mut failed = false;
     for file in files {
-        let text = match std::fs::read_to_string(file) {
+        let text = match plug_manifest::paths::read_source(file) {
             Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {}: {e}", file.display());
-                return Exit::Usage;
-            }
+            Err(e) => return crate::exit::usage(&format!("{}: {e}", file.display())),
         };
-        let diagnostics = match parse_policy_linted(&text, catalogue) {
-            Ok(policy) => policy.warnings,
-            Err(diagnostics) => diagnostics,
-        };
-        for d in &diagnostics {
-            eprintln!("{}:{d}", file.display());
-        }
-        let errors = diagnostics
+        let diagnostics = parse_policy_linted(&text, catalogue).map_or_else(|d| d, |p| p.warnings);
+        diagnostics
             .iter()
+            .for_each(|d| eprintln!("{}:{d}", file.display()));
+        let errors = (diagnostics.iter())
             .filter(|d| d.severity == Severity::Error)
             .count();
         let warnings = diagnostics.len() - errors;
@@ -67,14 +57,9 @@ fn lint(files: &[PathBuf], strict: bool) -> Exit {
             file.display()
         );
     }
-    if failed {
-        Exit::Findings
-    } else {
-        Exit::Success
-    }
+    crate::exit::findings_if(failed)
 }
 
-/// One request: exit 0 on Allow, 1 on a deny, 2 when it cannot be read.
 fn eval_one(path: &Path) -> Exit {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,

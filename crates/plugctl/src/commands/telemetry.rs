@@ -48,36 +48,11 @@ fn deliver(settings: &RunSettings, output: Output) -> Outcome {
 }
 
 fn print_flush(report: &DrainReport, spool: &Spool, output: Output) -> Exit {
-    if output == Output::Json {
-        println!("{}", serde_json::to_string(report).unwrap_or_default());
-    } else if report.busy {
-        println!(
-            "another plugctl is delivering this spool; {} call(s) pending",
-            report.pending
-        );
-    } else {
-        println!(
-            "delivered {} PutMetricData and {} PutLogEvents call(s) ({} log events); {} pending, {} rejected",
-            report.metric_calls,
-            report.log_calls,
-            report.log_events,
-            report.pending,
-            report.rejected
-        );
-        if let Some(reason) = &report.stopped {
-            println!("stopped: {reason}");
-        }
-        let dead = spool.dead();
-        if !dead.is_empty() {
-            let kept = spool.dir().join("dead");
-            println!("{} rejected call(s) kept in {}", dead.len(), kept.display());
-        }
+    match output {
+        Output::Json => println!("{}", serde_json::to_string(report).unwrap_or_default()),
+        Output::Human => print!("{}", report.summary(spool)),
     }
-    if report.pending == 0 && !report.busy {
-        Exit::Success
-    } else {
-        Exit::Findings
-    }
+    crate::exit::findings_if(!report.complete())
 }
 
 fn alarms(path: &Path, options: &AlarmOptions, settings: &RunSettings, output: Output) -> Outcome {
@@ -88,12 +63,10 @@ fn alarms(path: &Path, options: &AlarmOptions, settings: &RunSettings, output: O
             path.display()
         )));
     };
-    // Skills have no run-wide timeout of their own; `--long-running` is the budget.
-    let skills: Vec<(String, Option<std::time::Duration>)> = plugin
-        .skills
-        .iter()
+    // A skill's own `timeout:` is its budget; `--long-running` for the rest.
+    let skills: Vec<(String, Option<std::time::Duration>)> = (plugin.skills.iter())
         .filter_map(|s| s.skill.as_ref())
-        .map(|s| (s.name.value.clone(), None))
+        .map(|s| (s.name.value.clone(), s.timeout))
         .collect();
     let specs = plug_telemetry::alarms::recommended(&manifest.name.value, &skills, options);
     let namespace = crate::setup::async_runtime()?

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use plug_manifest::ecosystem::marketplace::{self, Marketplace};
-use plug_manifest::{FindingRecord, Severity, load_plugin};
+use plug_manifest::{FindingRecord, load_plugin};
 
 use crate::cli::Output;
 use crate::exit::Exit;
@@ -45,32 +45,21 @@ pub fn run(paths: &[PathBuf], strict: bool, output: Output) -> Exit {
             serde_json::to_string_pretty(&records).unwrap_or_else(|_| "[]".into())
         );
     }
-    if unreadable {
-        Exit::Usage
-    } else if failed {
-        Exit::Findings
-    } else {
-        Exit::Success
+    match unreadable {
+        true => Exit::Usage,
+        false => crate::exit::findings_if(failed),
     }
 }
 
 fn print_human(plugin: &plug_manifest::Plugin, path: &std::path::Path) {
     crate::diagnostics::report_findings(&plugin.findings);
-    let errors = plugin
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let warnings = plugin.findings.len() - errors;
-    let name = plugin
-        .manifest
-        .as_ref()
+    let name = (plugin.manifest.as_ref())
         .map_or_else(|| path.display().to_string(), |m| m.name.value.clone());
-    if plugin.findings.is_empty() {
-        println!("{name}: ok ({} skills)", plugin.skills.len());
-    } else {
-        println!("{name}: {errors} error(s), {warnings} warning(s)");
-    }
+    let skills = (plugin.skills.len(), "skills");
+    println!(
+        "{}",
+        plug_manifest::diagnostic::verdict(&name, &plugin.findings, skills)
+    );
 }
 
 /// Validates the marketplace at `path`; `None` when there is none there.
@@ -91,7 +80,7 @@ fn validate_marketplace(
     };
     let mut failed = false;
     for market in &checked.marketplaces {
-        failed |= fails(market, strict);
+        failed |= plug_manifest::diagnostic::fails(&market.findings, strict);
         match output {
             Output::Human => print_market(market, path),
             Output::Json => records.extend(market.findings.iter().map(|f| f.to_record())),
@@ -107,34 +96,14 @@ fn validate_marketplace(
     Some(failed)
 }
 
-fn fails(market: &Marketplace, strict: bool) -> bool {
-    market
-        .findings
-        .iter()
-        .any(|f| strict || f.severity == Severity::Error)
-}
-
 fn print_market(market: &Marketplace, path: &Path) {
-    for finding in &market.findings {
-        eprintln!("{:?}", finding.to_report());
-    }
-    let name = market
-        .name
-        .clone()
-        .unwrap_or_else(|| path.display().to_string());
-    let errors = market
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let warnings = market.findings.len() - errors;
-    let what = format!(
-        "{} marketplace",
-        market.format.label().trim_end_matches(" plugin")
+    crate::diagnostics::report_findings(&market.findings);
+    let name = (market.name.clone()).unwrap_or_else(|| path.display().to_string());
+    let what = market.format.label().trim_end_matches(" plugin");
+    let name = format!("{name} ({what} marketplace)");
+    let plugins = (market.entries.len(), "plugins");
+    println!(
+        "{}",
+        plug_manifest::diagnostic::verdict(&name, &market.findings, plugins)
     );
-    if market.findings.is_empty() {
-        println!("{name} ({what}): ok ({} plugins)", market.entries.len());
-    } else {
-        println!("{name} ({what}): {errors} error(s), {warnings} warning(s)");
-    }
 }
