@@ -25,6 +25,11 @@ pub async fn table(settings: &RunSettings, store: &str) -> Result<RunTable, Flee
     Ok(RunTable::new(operator_client(settings).await?, name))
 }
 
+/// Creates the run table `dynamodb://TABLE` names (on-demand capacity).
+pub async fn create_table(settings: &RunSettings, store: &str) -> Result<(), FleetError> {
+    table(settings, store).await?.create().await
+}
+
 /// The SQS queue at `url`, reached as the operator.
 pub async fn queue(settings: &RunSettings, url: &str) -> Result<Queue, FleetError> {
     Ok(Queue::new(operator_client(settings).await?, url))
@@ -43,9 +48,9 @@ async fn operator_client(settings: &RunSettings) -> Result<AwsClient, FleetError
 /// `allow:` or `--allow-all`), as `serve` does.
 pub async fn work(
     runtime: Runtime,
-    table: RunTable,
-    queue: Queue,
+    (table, queue): (RunTable, Queue),
     concurrency: usize,
+    lease: Duration,
 ) -> Result<(), FleetError> {
     if matches!(
         runtime.settings().governance.allow,
@@ -70,7 +75,7 @@ pub async fn work(
                 table: table.clone(),
                 queue: queue.clone(),
                 owner: format!("{host}-{}-{n}", std::process::id()),
-                lease: Duration::from_secs(60),
+                lease,
                 wait_s: 20,
             };
             let stopped = stopped.clone();

@@ -142,3 +142,88 @@ fn workers_run_what_submit_queues_and_stop_on_sigterm() {
     );
     assert_eq!(ids.len(), 3);
 }
+
+/// A worker killed mid-run (SIGKILL, no goodbye) loses the run to another
+/// worker once its lease lapses: the message comes back, the run resumes
+/// after the last completed step, and completed steps never run again.
+#[test]
+fn a_killed_workers_run_is_taken_over_and_resumed() {
+    let (Some(mut aws), Some(moto)) = (Aws::start(), moto()) else {
+        return;
+    };
+    aws.vars.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), moto));
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().join("plugin");
+    std::fs::create_dir_all(dir.join("skills")).expect("mkdir");
+    std::fs::write(
+        dir.join("plugin.yaml"),
+        "plugin:\n  name: slow\n  version: 0.1.0\n  skills:\n    - name: slow\n      path: ./skills/slow.yaml\n",
+    )
+    .expect("manifest");
+    std::fs::write(
+        dir.join("skills/slow.yaml"),
+        "skill:\n  name: slow\n  description: d\n  params:\n    out:\n      type: string\n  steps:\n    - name: first\n      action: run_command\n      command: [sh, -c, 'echo first >> \"$1\"', sh, <out>]\n    - name: second\n      action: run_command\n      command: [sh, -c, 'echo second-begun >> \"$1\"; sleep 3; echo second >> \"$1\"', sh, <out>]\n    - name: third\n      action: run_command\n      command: [sh, -c, 'echo third >> \"$1\"', sh, <out>]\n",
+    )
+    .expect("skill");
+    let store = format!("dynamodb://{}", unique("runs"));
+    assert!(
+        aws.plugctl(work.path(), &["store", "create", &store])
+            .status
+            .success()
+    );
+    let queue = aws
+        .call("sqs", "create_queue", json!({"QueueName": unique("runs")}))
+        .expect("queue")["QueueUrl"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let worker = |aws: &Aws| {
+        aws.command(
+            work.path(),
+            &[
+                "worker", "--queue", &queue, "--store", &store, "--allow", "slow", "--lease", "3s",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts")
+    };
+    let mut doomed = worker(&aws);
+    let out = work.path().join("lines.txt");
+    let param = format!("out={}", out.display());
+    let submitted = aws.plugctl(
+        work.path(),
+        &[
+            "submit",
+            &dir.display().to_string(),
+            "slow",
+            "--queue",
+            &queue,
+            "--store",
+            &store,
+            "--param",
+            &param,
+        ],
+    );
+    assert!(submitted.status.success(), "{}", text(&submitted.stderr));
+    support::wait_for("the second step to begin", || {
+        std::fs::read_to_string(&out).is_ok_and(|t| t.contains("second-begun"))
+    });
+    doomed.kill().expect("SIGKILL");
+    let _ = doomed.wait();
+    let mut successor = worker(&aws);
+    support::wait_for("the run to be taken over and finish", || {
+        std::fs::read_to_string(&out).is_ok_and(|t| t.contains("third"))
+    });
+    sigterm(&successor);
+    let _ = successor.wait();
+    let lines = std::fs::read_to_string(&out).expect("lines");
+    let count = |line: &str| lines.lines().filter(|l| *l == line).count();
+    assert_eq!(count("first"), 1, "a completed step ran again:\n{lines}");
+    assert_eq!(count("third"), 1, "{lines}");
+    assert!(
+        count("second-begun") >= 2,
+        "the step in flight ran again:\n{lines}"
+    );
+}

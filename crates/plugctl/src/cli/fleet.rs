@@ -19,6 +19,10 @@ pub struct WorkerArgs {
     /// Runs this worker drives at once.
     #[arg(long, default_value_t = 1)]
     pub concurrency: usize,
+    /// How long a run stays this worker's without a renewal: after a crash,
+    /// how soon another worker takes it over.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub lease: std::time::Duration,
     /// The settings of every run.
     #[command(flatten)]
     pub setup: RunSetupArgs,

@@ -11,7 +11,7 @@ pub fn worker(args: WorkerArgs) -> Outcome {
     let work = async {
         let table = plug_fleet::front::table(runtime.settings(), &args.store).await?;
         let queue = plug_fleet::front::queue(runtime.settings(), &args.queue).await?;
-        plug_fleet::front::work(runtime, table, queue, args.concurrency).await
+        plug_fleet::front::work(runtime, (table, queue), args.concurrency, args.lease).await
     };
     crate::setup::async_runtime()?.block_on(work).or_usage()?;
     Ok(Exit::Success)
@@ -42,12 +42,7 @@ pub fn submit(args: SubmitArgs) -> Outcome {
 pub fn store(command: StoreCommand) -> Outcome {
     let StoreCommand::Create { store } = command;
     let settings = crate::setup::settings(plug_runtime::Flags::default())?;
-    let create = async {
-        plug_fleet::front::table(&settings, &store)
-            .await?
-            .create()
-            .await
-    };
+    let create = plug_fleet::front::create_table(&settings, &store);
     crate::setup::async_runtime()?.block_on(create).or_usage()?;
     println!("run table {store} is ready");
     Ok(Exit::Success)
