@@ -458,12 +458,9 @@ impl RunSummary {
     /// waivers of deny-by-default, who may approve a waiting run, and the
     /// step an interrupted run was in.
     pub fn notes(&self) -> String {
-        let mut notes: Vec<String> = self
-            .governance
-            .labels()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        // The waivers read as one note, as `runs` has always shown them.
+        let waived = self.governance.labels().join(",");
+        let mut notes: Vec<String> = (!waived.is_empty()).then_some(waived).into_iter().collect();
         match (&self.waiting_for, self.state.as_str(), &self.last_step) {
             (Some(who), _, _) if !who.is_empty() => notes.push(format!("by {}", who.join(" or "))),
             (_, "interrupted", Some(step)) => notes.push(format!("in step {step}")),
