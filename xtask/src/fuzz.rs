@@ -15,10 +15,7 @@ const TARGETS: &[&str] = &["yaml_parse", "load_skill", "load_manifest", "parse_p
 
 /// Runs the fuzz targets.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let seconds: u64 = match args.first() {
-        Some(n) if n.parse::<u64>().is_ok() => n.parse().unwrap_or(300),
-        _ => 300,
-    };
+    let seconds: u64 = args.first().and_then(|n| n.parse().ok()).unwrap_or(300);
     let named: Vec<&str> = args
         .iter()
         .map(String::as_str)

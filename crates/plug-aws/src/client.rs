@@ -74,6 +74,23 @@ impl AwsClient {
         &self.session
     }
 
+    /// One operation of `service` in the session's region; its output. For
+    /// the crates that drive AWS themselves (the registry, the fleet).
+    pub async fn operation(
+        &self,
+        service: &str,
+        operation: &str,
+        params: Value,
+    ) -> Result<Value, AwsError> {
+        let call = AwsCall {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            params,
+            region: None,
+        };
+        self.call(&call).await.map(|response| response.output)
+    }
+
     async fn attempt(&self, request: PreparedRequest) -> Result<HttpResponse, AwsError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| AwsError::Invalid(format!("bad HTTP method {}", request.method)))?;

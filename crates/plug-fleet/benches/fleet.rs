@@ -106,19 +106,14 @@ fn runtime(state: &std::path::Path, workdir: &std::path::Path) -> Arc<plug_runti
 async fn throughput(localstack: &str, moto: &str, workers: usize, runs: usize) -> f64 {
     let sqs = client(localstack).await;
     let queue_name = unique("bench");
-    let created = plug_core::ports::AwsInvoker::call(
-        &sqs,
-        &plug_core::ports::AwsCall {
-            service: "sqs".into(),
-            operation: "create_queue".into(),
-            params: plug_core::Value::from(serde_json::json!({"QueueName": queue_name})),
-            region: None,
-        },
-    )
+    let created = (sqs.operation(
+        "sqs",
+        "create_queue",
+        plug_core::Value::from(serde_json::json!({"QueueName": queue_name})),
+    ))
     .await
     .expect("queue");
     let url = created
-        .output
         .get("QueueUrl")
         .and_then(plug_core::Value::as_str)
         .expect("url")

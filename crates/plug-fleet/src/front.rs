@@ -14,32 +14,57 @@ use crate::queue::{Queue, RunRequestMessage};
 use crate::worker::Worker;
 use crate::{FleetError, RunRecord, RunTable};
 
-/// The run table `dynamodb://TABLE` names, reached as the operator.
-pub async fn table(settings: &RunSettings, store: &str) -> Result<RunTable, FleetError> {
-    let name = store
+/// The table name of `dynamodb://TABLE`.
+fn table_name(store: &str) -> Result<&str, FleetError> {
+    store
         .strip_prefix("dynamodb://")
         .filter(|n| !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| {
             FleetError::Request(format!("`{store}` is not a run table (dynamodb://TABLE)"))
-        })?;
-    Ok(RunTable::new(operator_client(settings).await?, name))
+        })
+}
+
+/// The queue at `url` and, when named, the run table `store`
+/// (`dynamodb://TABLE`), reached as the operator through one session.
+pub async fn connect(
+    settings: &RunSettings,
+    url: &str,
+    store: Option<&str>,
+) -> Result<(Queue, Option<RunTable>), FleetError> {
+    let name = store.map(table_name).transpose()?;
+    let session = operator_session(settings).await?;
+    let table = match name {
+        Some(name) => Some(RunTable::new(AwsClient::new(session.clone())?, name)),
+        None => None,
+    };
+    Ok((Queue::new(AwsClient::new(session)?, url), table))
 }
 
 /// Creates the run table `dynamodb://TABLE` names (on-demand capacity).
 pub async fn create_table(settings: &RunSettings, store: &str) -> Result<(), FleetError> {
-    table(settings, store).await?.create().await
+    let name = table_name(store)?;
+    let client = AwsClient::new(operator_session(settings).await?)?;
+    RunTable::new(client, name).create().await
 }
 
-/// The SQS queue at `url`, reached as the operator.
-pub async fn queue(settings: &RunSettings, url: &str) -> Result<Queue, FleetError> {
-    Ok(Queue::new(operator_client(settings).await?, url))
-}
-
-async fn operator_client(settings: &RunSettings) -> Result<AwsClient, FleetError> {
+async fn operator_session(settings: &RunSettings) -> Result<Arc<Session>, FleetError> {
     let session = Session::establish(settings.identity.operator_config())
         .await
         .map_err(|e| plug_core::ports::AwsError::Transport(e.to_string()))?;
-    Ok(AwsClient::new(Arc::new(session))?)
+    Ok(Arc::new(session))
+}
+
+/// `plugctl worker`: connects to the queue at `url` and the run table
+/// `store`, then [`work`]s.
+pub async fn serve_worker(
+    runtime: Runtime,
+    (url, store): (&str, &str),
+    concurrency: usize,
+    lease: Duration,
+) -> Result<(), FleetError> {
+    let (queue, table) = connect(runtime.settings(), url, Some(store)).await?;
+    let table = table.ok_or_else(|| FleetError::Request("no run table".into()))?;
+    work(runtime, (table, queue), concurrency, lease).await
 }
 
 /// Runs `concurrency` workers on `queue` and `table` until SIGINT or
@@ -114,11 +139,7 @@ pub async fn submit_as_operator(
     settings: &RunSettings,
     submission: Submission,
 ) -> Result<RunRecord, FleetError> {
-    let queue = queue(settings, &submission.queue).await?;
-    let table = match &submission.store {
-        Some(store) => Some(table(settings, store).await?),
-        None => None,
-    };
+    let (queue, table) = connect(settings, &submission.queue, submission.store.as_deref()).await?;
     let params = (submission.params.into_iter())
         .map(|(k, v)| (k, serde_json::Value::String(v)))
         .collect();

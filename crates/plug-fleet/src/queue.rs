@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use plug_aws::AwsClient;
 use plug_core::Value;
-use plug_core::ports::{AwsCall, AwsError, AwsInvoker};
+use plug_core::ports::AwsError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -51,13 +51,9 @@ impl Queue {
     }
 
     async fn call(&self, operation: &str, params: serde_json::Value) -> Result<Value, AwsError> {
-        let call = AwsCall {
-            service: "sqs".into(),
-            operation: operation.into(),
-            params: Value::from(params),
-            region: None,
-        };
-        self.client.call(&call).await.map(|r| r.output)
+        (self.client)
+            .operation("sqs", operation, Value::from(params))
+            .await
     }
 
     /// Enqueues a run request.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use plug_aws::AwsClient;
 use plug_core::Value;
-use plug_core::ports::{AwsCall, AwsError, AwsInvoker};
+use plug_core::ports::AwsError;
 use serde_json::json;
 
 use crate::FleetError;
@@ -69,13 +69,41 @@ impl RunTable {
     }
 
     async fn call(&self, operation: &str, params: serde_json::Value) -> Result<Value, AwsError> {
-        let call = AwsCall {
-            service: "dynamodb".into(),
-            operation: operation.into(),
-            params: Value::from(params),
-            region: None,
-        };
-        self.client.call(&call).await.map(|r| r.output)
+        (self.client)
+            .operation("dynamodb", operation, Value::from(params))
+            .await
+    }
+
+    /// Writes `item` unless an item with its key is there; `false` then.
+    async fn put_once(&self, item: serde_json::Value) -> Result<bool, FleetError> {
+        let put = json!({
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#i)",
+            "ExpressionAttributeNames": {"#i": "item"}
+        });
+        once(self.call("put_item", put).await)
+    }
+
+    /// The items of every page of a `scan` or `query`, following
+    /// `LastEvaluatedKey`.
+    async fn pages(
+        &self,
+        operation: &str,
+        request: serde_json::Value,
+    ) -> Result<Vec<Value>, FleetError> {
+        let mut items = Vec::new();
+        let mut request = request;
+        loop {
+            let page = self.call(operation, request.clone()).await?;
+            if let Some(Value::List(found)) = page.get("Items") {
+                items.extend(found.iter().cloned());
+            }
+            match page.get("LastEvaluatedKey") {
+                Some(key) if *key != Value::Null => request["ExclusiveStartKey"] = key.to_json(),
+                _ => return Ok(items),
+            }
+        }
     }
 
     /// Creates the table (on-demand capacity) and waits until it is active.
@@ -119,24 +147,14 @@ impl RunTable {
     /// Records a new run; `false` when the run id is already recorded (a
     /// duplicate request starts nothing).
     pub async fn put_run(&self, run: &RunRecord) -> Result<bool, FleetError> {
-        let put = self
-            .call(
-                "put_item",
-                json!({
-                    "TableName": self.table,
-                    "Item": {
-                        "run": {"S": run.run_id},
-                        "item": {"S": "run"},
-                        "plugin": {"S": run.plugin},
-                        "skill": {"S": run.skill},
-                        "state": {"S": run.state}
-                    },
-                    "ConditionExpression": "attribute_not_exists(#i)",
-                    "ExpressionAttributeNames": {"#i": "item"}
-                }),
-            )
-            .await;
-        once(put)
+        self.put_once(json!({
+            "run": {"S": run.run_id},
+            "item": {"S": "run"},
+            "plugin": {"S": run.plugin},
+            "skill": {"S": run.skill},
+            "state": {"S": run.state}
+        }))
+        .await
     }
 
     /// Sets a recorded run's state.
@@ -158,27 +176,14 @@ impl RunTable {
 
     /// Every recorded run.
     pub async fn runs(&self) -> Result<Vec<RunRecord>, FleetError> {
-        let mut runs = Vec::new();
-        let mut start: Option<serde_json::Value> = None;
-        loop {
-            let mut scan = json!({
-                "TableName": self.table,
-                "FilterExpression": "#i = :run",
-                "ExpressionAttributeNames": {"#i": "item"},
-                "ExpressionAttributeValues": {":run": {"S": "run"}}
-            });
-            if let Some(key) = start.take() {
-                scan["ExclusiveStartKey"] = key;
-            }
-            let page = self.call("scan", scan).await?;
-            for item in items(&page) {
-                runs.push(self.record(item)?);
-            }
-            match page.get("LastEvaluatedKey") {
-                Some(key) if *key != Value::Null => start = Some(key.to_json()),
-                _ => return Ok(runs),
-            }
-        }
+        let scan = json!({
+            "TableName": self.table,
+            "FilterExpression": "#i = :run",
+            "ExpressionAttributeNames": {"#i": "item"},
+            "ExpressionAttributeValues": {":run": {"S": "run"}}
+        });
+        let items = self.pages("scan", scan).await?;
+        items.iter().map(|item| self.record(item)).collect()
     }
 
     fn record(&self, item: &Value) -> Result<RunRecord, FleetError> {
@@ -204,22 +209,9 @@ impl RunTable {
         seq: u64,
         entry: &str,
     ) -> Result<Appended, FleetError> {
-        let put = self
-            .call(
-                "put_item",
-                json!({
-                    "TableName": self.table,
-                    "Item": {
-                        "run": {"S": run_id},
-                        "item": {"S": entry_key(seq)},
-                        "entry": {"S": entry}
-                    },
-                    "ConditionExpression": "attribute_not_exists(#i)",
-                    "ExpressionAttributeNames": {"#i": "item"}
-                }),
-            )
-            .await;
-        Ok(match once(put)? {
+        let item =
+            json!({"run": {"S": run_id}, "item": {"S": entry_key(seq)}, "entry": {"S": entry}});
+        Ok(match self.put_once(item).await? {
             true => Appended::Written,
             false => Appended::AlreadyThere,
         })
@@ -227,26 +219,18 @@ impl RunTable {
 
     /// A run's journal entries, in order.
     pub async fn entries(&self, run_id: &str) -> Result<Vec<String>, FleetError> {
-        let mut entries = Vec::new();
-        let mut start: Option<serde_json::Value> = None;
-        loop {
-            let mut query = json!({
-                "TableName": self.table,
-                "KeyConditionExpression": "#r = :r AND begins_with(#i, :p)",
-                "ExpressionAttributeNames": {"#r": "run", "#i": "item"},
-                "ExpressionAttributeValues": {":r": {"S": run_id}, ":p": {"S": "entry#"}},
-                "ConsistentRead": true
-            });
-            if let Some(key) = start.take() {
-                query["ExclusiveStartKey"] = key;
-            }
-            let page = self.call("query", query).await?;
-            entries.extend(items(&page).filter_map(|item| string(item, "entry")));
-            match page.get("LastEvaluatedKey") {
-                Some(key) if *key != Value::Null => start = Some(key.to_json()),
-                _ => return Ok(entries),
-            }
-        }
+        let query = json!({
+            "TableName": self.table,
+            "KeyConditionExpression": "#r = :r AND begins_with(#i, :p)",
+            "ExpressionAttributeNames": {"#r": "run", "#i": "item"},
+            "ExpressionAttributeValues": {":r": {"S": run_id}, ":p": {"S": "entry#"}},
+            "ConsistentRead": true
+        });
+        let items = self.pages("query", query).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| string(item, "entry"))
+            .collect())
     }
 
     /// Takes the run's lease for `owner` for `ttl`, when nobody holds it,
@@ -343,13 +327,6 @@ fn once(result: Result<Value, AwsError>) -> Result<bool, FleetError> {
 /// The item key of entry `seq`: zero-padded, so keys sort as numbers do.
 fn entry_key(seq: u64) -> String {
     format!("entry#{seq:020}")
-}
-
-fn items(page: &Value) -> impl Iterator<Item = &Value> {
-    match page.get("Items") {
-        Some(Value::List(items)) => items.iter(),
-        _ => [].iter(),
-    }
 }
 
 /// A string attribute (`{"S": ...}`) of an item.

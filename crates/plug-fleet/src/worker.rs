@@ -57,9 +57,7 @@ impl Worker {
     /// Takes and handles messages until `stop` turns true (SIGTERM: the
     /// run in hand is finished first).
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<(), FleetError> {
-        let visibility = u32::try_from(self.lease.as_secs())
-            .unwrap_or(u32::MAX)
-            .max(1);
+        let visibility = self.visibility();
         while !*stop.borrow_and_update() {
             // A stop while waiting for a message ends the wait; a message
             // taken meanwhile comes back to the queue when hidden no more.
@@ -157,10 +155,18 @@ impl Worker {
         }
     }
 
+    /// How long a taken message stays hidden: as long as a lease lasts, so
+    /// it comes back when a dead worker's lease has lapsed.
+    fn visibility(&self) -> u32 {
+        u32::try_from(self.lease.as_secs())
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+
     /// Renews the lease and keeps the message hidden while the run goes on.
     fn heartbeat(&self, mut lease: Lease, receipt: String) -> tokio::task::JoinHandle<()> {
         let (table, queue, ttl) = (self.table.clone(), self.queue.clone(), self.lease);
-        let visibility = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX).max(1);
+        let visibility = self.visibility();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(ttl / 3).await;

@@ -96,19 +96,14 @@ async fn two_workers_run_each_queued_run_once() {
         return;
     };
     let sqs = client(&localstack).await;
-    let created = plug_core::ports::AwsInvoker::call(
-        &sqs,
-        &plug_core::ports::AwsCall {
-            service: "sqs".into(),
-            operation: "create_queue".into(),
-            params: plug_core::Value::from(serde_json::json!({"QueueName": unique("runs")})),
-            region: None,
-        },
-    )
+    let created = (sqs.operation(
+        "sqs",
+        "create_queue",
+        plug_core::Value::from(serde_json::json!({"QueueName": unique("runs")})),
+    ))
     .await
     .expect("queue");
     let url = created
-        .output
         .get("QueueUrl")
         .and_then(plug_core::Value::as_str)
         .expect("url")

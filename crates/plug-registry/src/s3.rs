@@ -10,7 +10,7 @@ use std::time::Duration;
 use plug_aws::AwsClient;
 use plug_aws::identity::{IdentityConfig, Session};
 use plug_core::Value;
-use plug_core::ports::{AwsCall, AwsError, AwsInvoker};
+use plug_core::ports::{AwsError, AwsInvoker};
 use serde_json::json;
 
 use crate::RegistryError;
@@ -132,13 +132,7 @@ impl Registry {
     }
 
     async fn s3(&self, operation: &str, params: Value) -> Result<Value, AwsError> {
-        let call = AwsCall {
-            service: "s3".into(),
-            operation: operation.into(),
-            params,
-            region: None,
-        };
-        self.client.call(&call).await.map(|r| r.output)
+        self.client.operation("s3", operation, params).await
     }
 
     /// The index and its ETag (`None`: no index yet).

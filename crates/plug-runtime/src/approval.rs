@@ -34,7 +34,7 @@ pub struct AnswerFile {
 /// A request as it waits in the mailbox: the question, the one-time nonce
 /// its answer must carry, and when it stops waiting.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Pending {
+struct Request {
     #[serde(flatten)]
     request: ApprovalRequest,
     nonce: String,
@@ -64,6 +64,18 @@ impl AnswerFile {
             }
         }
     }
+}
+
+/// What the mailbox holds for a run.
+enum Pending {
+    /// No request.
+    Missing,
+    /// A request that does not parse (perhaps being written): left alone.
+    Unreadable,
+    /// A request nobody waits for any more (expired, or its process gone).
+    Dead,
+    /// A request its run waits on.
+    Live(Request),
 }
 
 /// Why the mailbox cannot be used.
@@ -155,16 +167,15 @@ impl Mailbox {
     /// (nothing holds its journal), so it can never approve a later resume.
     pub fn answer(&self, run_id: &str, answer: &AnswerFile) -> Result<(), MailboxError> {
         let (request, answer_path) = self.files(run_id);
-        let Ok(pending) = std::fs::read_to_string(&request) else {
-            return Err(MailboxError::NotWaiting(run_id.to_owned()));
+        let pending = match self.pending(run_id) {
+            Pending::Live(pending) => pending,
+            Pending::Missing => return Err(MailboxError::NotWaiting(run_id.to_owned())),
+            Pending::Unreadable => return Err(MailboxError::Stale(run_id.to_owned())),
+            Pending::Dead => {
+                let _ = std::fs::remove_file(&request);
+                return Err(MailboxError::Stale(run_id.to_owned()));
+            }
         };
-        let Ok(pending) = serde_json::from_str::<Pending>(&pending) else {
-            return Err(MailboxError::Stale(run_id.to_owned()));
-        };
-        if pending.expires_at_ms < plug_core::event::now_ms() || !self.driven(run_id) {
-            let _ = std::fs::remove_file(&request);
-            return Err(MailboxError::Stale(run_id.to_owned()));
-        }
         let approvers = pending.request.approvers;
         if !approvers.is_empty() && !approvers.contains(&answer.approver) {
             return Err(MailboxError::NotAnApprover {
@@ -207,10 +218,26 @@ impl Mailbox {
     /// Who may answer the request `run_id` is waiting on (empty: anyone),
     /// when it is waiting: a live request whose run a process drives.
     pub fn waiting(&self, run_id: &str) -> Option<Vec<String>> {
+        match self.pending(run_id) {
+            Pending::Live(pending) => Some(pending.request.approvers),
+            Pending::Missing | Pending::Unreadable | Pending::Dead => None,
+        }
+    }
+
+    /// The run's request, and whether anyone still waits for its answer:
+    /// it has not expired, and a process holds the run's journal.
+    fn pending(&self, run_id: &str) -> Pending {
         let (request, _) = self.files(run_id);
-        let pending: Pending = serde_json::from_slice(&std::fs::read(request).ok()?).ok()?;
-        let live = pending.expires_at_ms >= plug_core::event::now_ms() && self.driven(run_id);
-        live.then_some(pending.request.approvers)
+        let Ok(text) = std::fs::read(request) else {
+            return Pending::Missing;
+        };
+        match serde_json::from_slice::<Request>(&text) {
+            Ok(r) if r.expires_at_ms >= plug_core::event::now_ms() && self.driven(run_id) => {
+                Pending::Live(r)
+            }
+            Ok(_) => Pending::Dead,
+            Err(_) => Pending::Unreadable,
+        }
     }
 
     /// Whether a process holds the run's journal (and so may be waiting).
@@ -227,7 +254,7 @@ impl Mailbox {
     pub async fn wait(&self, request: &ApprovalRequest, timeout: Duration) -> ApprovalAnswer {
         let (request_path, answer_path) = self.files(request.run_id.as_str());
         let _ = std::fs::remove_file(&answer_path);
-        let pending = Pending {
+        let pending = Request {
             request: request.clone(),
             nonce: uuid::Uuid::new_v4().simple().to_string(),
             expires_at_ms: plug_core::event::now_ms()

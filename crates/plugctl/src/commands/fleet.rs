@@ -8,11 +8,8 @@ use crate::exit::{Exit, OrUsage, Outcome};
 /// Takes run requests until SIGINT or SIGTERM.
 pub fn worker(args: WorkerArgs) -> Outcome {
     let runtime = crate::setup::runtime(args.setup.flags())?;
-    let work = async {
-        let table = plug_fleet::front::table(runtime.settings(), &args.store).await?;
-        let queue = plug_fleet::front::queue(runtime.settings(), &args.queue).await?;
-        plug_fleet::front::work(runtime, (table, queue), args.concurrency, args.lease).await
-    };
+    let (endpoints, lease) = ((args.queue.as_str(), args.store.as_str()), args.lease);
+    let work = plug_fleet::front::serve_worker(runtime, endpoints, args.concurrency, lease);
     crate::setup::async_runtime()?.block_on(work).or_usage()?;
     Ok(Exit::Success)
 }
